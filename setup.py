@@ -37,6 +37,8 @@ setup(
     },
     entry_points={
         "console_scripts": [
+            "tfclone-make-corpus=tools.make_corpus:run",
+            "tfclone-preprocess=tools.preprocess:run",
         ],
     },
 )

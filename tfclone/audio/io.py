@@ -11,7 +11,12 @@ import soxr
 
 
 class AudioError(ValueError):
-    """An audio input is unreadable, empty, silent, too short or not finite. The message names it."""
+    """An audio input is unreadable, empty, silent, too short or not finite. The message names it;
+    `reason` is one word for counting (missing, unreadable, empty, nonfinite, silent, too_short)."""
+
+    def __init__(self, message: str, reason: str = "invalid"):
+        super().__init__(message)
+        self.reason = reason
 
 
 def load(path: str, sample_rate: Optional[int] = None, *, min_seconds: float = 0.0,
@@ -32,13 +37,13 @@ def load(path: str, sample_rate: Optional[int] = None, *, min_seconds: float = 0
 def load_with_rate(path: str):
     """Reads `path` as float32 mono at its own rate: returns (wav [S], rate). Only unreadable/empty fail."""
     if not os.path.exists(path):
-        raise AudioError(f"{path}: no such file")
+        raise AudioError(f"{path}: no such file", "missing")
     try:
         data, rate = sf.read(path, dtype="float32", always_2d=True)  # [S, C]
     except Exception as e:  # soundfile raises LibsndfileError, RuntimeError or TypeError by version
-        raise AudioError(f"{path}: unreadable audio ({e})") from None
+        raise AudioError(f"{path}: unreadable audio ({e})", "unreadable") from None
     if data.size == 0:
-        raise AudioError(f"{path}: empty audio (no samples)")
+        raise AudioError(f"{path}: empty audio (no samples)", "empty")
     wav = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     return np.ascontiguousarray(wav, dtype=np.float32), int(rate)
 
@@ -47,15 +52,16 @@ def check(wav: np.ndarray, sample_rate: int, *, name: str = "audio", min_seconds
           silence_threshold: float = 1e-4) -> None:
     """Raises AudioError naming `name` if `wav` is empty, non-finite, all silent or too short."""
     if wav.size == 0:
-        raise AudioError(f"{name}: empty audio (no samples)")
+        raise AudioError(f"{name}: empty audio (no samples)", "empty")
     if not np.all(np.isfinite(wav)):
-        raise AudioError(f"{name}: audio contains NaN or Inf samples")
+        raise AudioError(f"{name}: audio contains NaN or Inf samples", "nonfinite")
     peak = float(np.max(np.abs(wav)))
     if peak < silence_threshold:
-        raise AudioError(f"{name}: audio is silent (peak {peak:.2e} below {silence_threshold:.0e})")
+        raise AudioError(f"{name}: audio is silent (peak {peak:.2e} below {silence_threshold:.0e})", "silent")
     seconds = wav.size / float(sample_rate)
     if seconds < min_seconds:
-        raise AudioError(f"{name}: audio is too short ({seconds:.2f} s, need at least {min_seconds:g} s)")
+        raise AudioError(f"{name}: audio is too short ({seconds:.2f} s, need at least {min_seconds:g} s)",
+                         "too_short")
 
 
 def resample(wav: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

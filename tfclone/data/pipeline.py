@@ -1,0 +1,241 @@
+"""tf.data input functions, one per model, over the shards written by preprocess.
+
+All three compute features in-graph with tfclone.audio.features (the one implementation), shard across
+input pipelines with a tf.distribute.InputContext, use AUTOTUNE, and become fully repeatable with
+`config.data.deterministic` (fixed seeds and element order).
+
+Batch layouts:
+- speaker encoder: {"mel": [N*M, partial_frames, 40], "speaker_id": [N*M]}, utterances grouped by speaker:
+  rows 0..M-1 are speaker 1, M..2M-1 speaker 2, ... (N distinct speakers in each batch; GE2E §2).
+- synthesizer: {"token_ids": [B, T], "token_length": [B], "mel": [B, F, 80], "mel_length": [B],
+  "stop_target": [B, F], "speaker_embedding": [B, D]}, bucketed by token length, padded.
+- vocoder: {"audio": [B, K * hop], "mel": [B, K, 80]}: random K-frame segments, audio aligned to the hop.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Dict, List, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from tfclone.audio import features
+from tfclone.config import SpeakerEncoderConfig, SynthesizerConfig, VocoderConfig
+from tfclone.config.audio import AudioConfig
+from tfclone.data import records
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+class DataError(ValueError):
+    """The data folder is missing, incomplete, or does not fit the config."""
+
+
+def _seed(config) -> Optional[int]:
+    return config.train.seed if config.data.deterministic else None
+
+
+def _options(config) -> tf.data.Options:
+    options = tf.data.Options()
+    options.deterministic = bool(config.data.deterministic)
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return options
+
+
+def _read_json(data_dir: str, name: str):
+    path = os.path.join(data_dir, name)
+    if not os.path.isfile(path):
+        raise DataError(f"{data_dir}: no {name}; run tfclone-preprocess to make this folder")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _check_rate(data_dir: str, audio: AudioConfig) -> None:
+    rate = _read_json(data_dir, "preprocess.json")["sample_rate"]
+    if rate != audio.sample_rate:
+        raise DataError(f"{data_dir}: audio stored at {rate} Hz, but the config's audio.sample_rate is "
+                        f"{audio.sample_rate}; preprocess again with --sample_rate {audio.sample_rate}")
+
+
+def _manifest(data_dir: str) -> List[Dict]:
+    path = os.path.join(data_dir, "manifest.jsonl")
+    if not os.path.isfile(path):
+        raise DataError(f"{data_dir}: no manifest.jsonl; run tfclone-preprocess to make this folder")
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _split_files(data_dir: str, split: str) -> List[str]:
+    if split not in records.SPLITS:
+        raise DataError(f"split: unknown split {split!r} (known: {', '.join(records.SPLITS)})")
+    files = sorted(glob.glob(os.path.join(data_dir, "tfrecords", split, "*.tfrecord")))
+    if not files:
+        raise DataError(f"{data_dir}: no {split} shards under tfrecords/{split}/")
+    return files
+
+
+def _per_replica(global_batch: int, input_context: Optional[tf.distribute.InputContext]) -> int:
+    if input_context is None:
+        return global_batch
+    return input_context.get_per_replica_batch_size(global_batch)
+
+
+def _random_seeds(seed: Optional[int]) -> tf.data.Dataset:
+    """An endless stream of [2] int64 seeds for stateless random ops (deterministic for a fixed seed)."""
+    return tf.data.Dataset.random(seed=seed).batch(2)
+
+
+def _random_start(seed: tf.Tensor, maxval: tf.Tensor) -> tf.Tensor:
+    """Uniform int in [0, maxval] from a stateless seed."""
+    return tf.random.stateless_uniform([], seed=seed, minval=0, maxval=maxval + 1, dtype=tf.int32)
+
+
+# ---------------------------------------------------------------------------------------------- encoder
+def speaker_encoder_dataset(config: SpeakerEncoderConfig, data_dir: str, split: str = "train",
+                            input_context: Optional[tf.distribute.InputContext] = None) -> tf.data.Dataset:
+    """Endless batches of N distinct speakers x M utterances, each a random partial_frames-long crop."""
+    audio, data = config.audio, config.data
+    _check_rate(data_dir, audio)
+    frames = config.model.partial_frames
+    min_samples = (frames - 1) * audio.hop_length  # 1 + S // hop >= frames
+    n_speakers = _per_replica(data.speakers_per_batch, input_context)
+    m = data.utterances_per_speaker
+    # Speakers with at least 2 utterances long enough for a crop (others would loop forever below).
+    counts: Dict[int, int] = {}
+    speakers = _read_json(data_dir, "speakers.json")
+    for row in _manifest(data_dir):
+        if row["split"] == split and row["duration"] * audio.sample_rate >= min_samples:
+            counts[speakers[row["speaker"]]["id"]] = counts.get(speakers[row["speaker"]]["id"], 0) + 1
+    eligible = sorted(s for s, c in counts.items() if c >= 2)
+    if input_context is not None and input_context.num_input_pipelines > 1:
+        eligible = eligible[input_context.input_pipeline_id::input_context.num_input_pipelines]
+    if len(eligible) < n_speakers:
+        raise DataError(f"{data_dir} ({split}): {len(eligible)} speakers have >= 2 utterances of "
+                        f">= {min_samples / audio.sample_rate:.2f} s, but data.speakers_per_batch needs "
+                        f"{n_speakers} per replica")
+    seed = _seed(config)
+    patterns = [records.speaker_pattern(data_dir, split, s) for s in eligible]
+    groups = (tf.data.Dataset.from_tensor_slices(patterns)
+              .shuffle(len(patterns), seed=seed, reshuffle_each_iteration=True)
+              .batch(n_speakers, drop_remainder=True)  # N distinct speakers per group
+              .repeat()
+              .unbatch())
+
+    def utterances_of(pattern):
+        return (tf.data.TFRecordDataset(tf.io.matching_files(pattern))
+                .map(records.parse_example)
+                .filter(lambda e: e[records.AUDIO_LENGTH] >= min_samples)
+                .shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+                .repeat()
+                .take(m))
+
+    # cycle N, block M: M utterances of speaker 1, then M of speaker 2, ... then the next N speakers.
+    ds = groups.interleave(utterances_of, cycle_length=n_speakers, block_length=m,
+                           num_parallel_calls=AUTOTUNE, deterministic=True)
+
+    def crop(example, rng_seed):
+        wav = example[records.AUDIO]
+        start = _random_start(rng_seed, (example[records.AUDIO_LENGTH] - min_samples) // audio.hop_length)
+        segment = wav[start * audio.hop_length:start * audio.hop_length + min_samples]
+        mel = features.mel_spectrogram(segment, audio)  # [frames, n_mels]
+        mel = tf.ensure_shape(mel, [frames, audio.n_mels])
+        return {"mel": mel, records.SPEAKER_ID: example[records.SPEAKER_ID]}
+
+    ds = tf.data.Dataset.zip((ds, _random_seeds(seed))).map(crop, num_parallel_calls=AUTOTUNE)
+    return ds.batch(n_speakers * m, drop_remainder=True).prefetch(AUTOTUNE).with_options(_options(config))
+
+
+# ------------------------------------------------------------------------------------------ synthesizer
+def load_embeddings(data_dir: str, split: str, dim: int) -> np.ndarray:
+    path = records.embeddings_path(data_dir, split)
+    if not os.path.isfile(path):
+        raise DataError(f"{path}: no speaker embeddings for the {split} split; compute them with the "
+                        "speaker encoder first (tfclone.data.embeddings.write_embeddings)")
+    table = np.load(path)
+    rows = _read_json(data_dir, "summary.json")["split_sizes"][split]
+    if table.ndim != 2 or table.shape != (rows, dim):
+        raise DataError(f"{path}: shape {table.shape}, expected ({rows}, {dim}) for the {split} split")
+    return table.astype(np.float32)
+
+
+def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "train",
+                        input_context: Optional[tf.distribute.InputContext] = None,
+                        repeat: bool = True) -> tf.data.Dataset:
+    """Batches of (ids, log-mel targets, stop targets, speaker embedding), bucketed by token length."""
+    audio, data = config.audio, config.data
+    _check_rate(data_dir, audio)
+    batch = _per_replica(config.train.batch_size, input_context)
+    embeddings = tf.constant(load_embeddings(data_dir, split, config.model.speaker_embedding_dim))
+    max_samples = (data.max_mel_frames - 1) * audio.hop_length
+    files = tf.data.Dataset.from_tensor_slices(_split_files(data_dir, split))
+    if input_context is not None:
+        files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    seed = _seed(config)
+    ds = files.shuffle(1024, seed=seed)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE,
+                       deterministic=bool(data.deterministic))
+    ds = ds.map(records.parse_example, num_parallel_calls=AUTOTUNE)
+    ds = ds.filter(lambda e: tf.logical_and(e["token_length"] > 0, e[records.AUDIO_LENGTH] < max_samples))
+    if repeat:
+        ds = ds.shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
+
+    def to_targets(example):
+        mel = features.mel_spectrogram(example[records.AUDIO], audio)  # [F, n_mels]
+        mel_length = tf.shape(mel)[0]
+        return {
+            records.TOKEN_IDS: example[records.TOKEN_IDS],
+            "token_length": example["token_length"],
+            "mel": mel,
+            "mel_length": mel_length,
+            "stop_target": tf.one_hot(mel_length - 1, mel_length),  # 1 at the last frame
+            "speaker_embedding": tf.gather(embeddings, example[records.INDEX]),
+        }
+
+    ds = ds.map(to_targets, num_parallel_calls=AUTOTUNE)
+    pad_mel = float(np.log(audio.log_floor)) if audio.mel_scale == "log" else 0.0
+    boundaries = list(data.bucket_boundaries)
+    ds = ds.bucket_by_sequence_length(
+        lambda e: e["token_length"], bucket_boundaries=boundaries, bucket_batch_sizes=[batch] * (len(boundaries) + 1),
+        padded_shapes={records.TOKEN_IDS: [None], "token_length": [], "mel": [None, audio.n_mels],
+                       "mel_length": [], "stop_target": [None], "speaker_embedding": [None]},
+        padding_values={records.TOKEN_IDS: 0, "token_length": 0, "mel": pad_mel, "mel_length": 0,
+                        "stop_target": 1.0, "speaker_embedding": 0.0},
+        drop_remainder=repeat)
+    return ds.prefetch(AUTOTUNE).with_options(_options(config))
+
+
+# ---------------------------------------------------------------------------------------------- vocoder
+def vocoder_dataset(config: VocoderConfig, data_dir: str, split: str = "train",
+                    input_context: Optional[tf.distribute.InputContext] = None) -> tf.data.Dataset:
+    """Endless batches of random segments: audio [B, K * hop] with its mel frames [B, K, n_mels].
+
+    Frame t is centred on sample t * hop, so frames s..s+K-1 go with samples [s * hop, (s + K) * hop).
+    The mel is computed over the whole utterance, then sliced, so its edges are the ones inference sees.
+    """
+    audio, data = config.audio, config.data
+    _check_rate(data_dir, audio)
+    batch = _per_replica(config.train.batch_size, input_context)
+    k = data.segment_frames
+    hop = audio.hop_length
+    files = tf.data.Dataset.from_tensor_slices(_split_files(data_dir, split))
+    if input_context is not None:
+        files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
+    seed = _seed(config)
+    ds = files.shuffle(1024, seed=seed).repeat()
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE,
+                       deterministic=bool(data.deterministic))
+    ds = ds.map(records.parse_example, num_parallel_calls=AUTOTUNE)
+    ds = ds.filter(lambda e: e[records.AUDIO_LENGTH] >= (k + 1) * hop)
+    ds = ds.shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+
+    def segment(example, rng_seed):
+        wav = example[records.AUDIO]
+        mel = features.mel_spectrogram(wav, audio)  # [F, n_mels], F = 1 + S // hop
+        start = _random_start(rng_seed, example[records.AUDIO_LENGTH] // hop - k)
+        return {"audio": tf.ensure_shape(wav[start * hop:(start + k) * hop], [k * hop]),
+                "mel": tf.ensure_shape(mel[start:start + k], [k, audio.n_mels])}
+
+    ds = tf.data.Dataset.zip((ds, _random_seeds(seed))).map(segment, num_parallel_calls=AUTOTUNE)
+    return ds.batch(batch, drop_remainder=True).prefetch(AUTOTUNE).with_options(_options(config))

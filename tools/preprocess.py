@@ -1,0 +1,48 @@
+"""tfclone-preprocess: a corpus -> manifest, splits, speaker map and TFRecord shards for all three models."""
+import json
+import os
+
+from absl import app, flags
+
+from tfclone.data.corpora import READERS
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("corpus", None, sorted(READERS), "Corpus layout of --corpus_dir.")
+flags.DEFINE_string("corpus_dir", None, "The corpus folder.")
+flags.DEFINE_string("out_dir", None, "Where the shards go (re-running skips finished shards).")
+flags.DEFINE_integer("sample_rate", 16000, "Sample rate of the stored audio.")
+flags.DEFINE_float("trim_top_db", 40.0, "Trim leading/trailing audio this far below the peak (0: off).")
+flags.DEFINE_float("min_seconds", 0.5, "Skip shorter utterances (after trimming).")
+flags.DEFINE_float("max_seconds", 20.0, "Skip longer utterances.")
+flags.DEFINE_integer("test_speakers", -1, "Held-out speakers (-1: 10%, at least 1 with >= 3 speakers).")
+flags.DEFINE_float("validation_fraction", 0.05, "Fraction of training speakers' utterances for validation.")
+flags.DEFINE_integer("utterances_per_shard", 256, "Utterances per TFRecord file.")
+flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
+flags.mark_flags_as_required(["corpus", "corpus_dir", "out_dir"])
+
+
+def main(argv):
+    del argv
+    from tfclone.data.corpora import CorpusLayoutError
+    from tfclone.data.preprocess import PreprocessOptions, preprocess
+
+    options = PreprocessOptions(
+        corpus=FLAGS.corpus, corpus_dir=FLAGS.corpus_dir, sample_rate=FLAGS.sample_rate,
+        trim_top_db=FLAGS.trim_top_db, min_seconds=FLAGS.min_seconds, max_seconds=FLAGS.max_seconds,
+        test_speakers=FLAGS.test_speakers, validation_fraction=FLAGS.validation_fraction,
+        utterances_per_shard=FLAGS.utterances_per_shard)
+    try:
+        summary = preprocess(options, FLAGS.out_dir, FLAGS.workers)
+    except (CorpusLayoutError, ValueError) as e:
+        raise app.UsageError(str(e)) from None
+    summary.pop("skipped_examples")
+    print(json.dumps(summary, indent=1))
+
+
+def run():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
