@@ -182,7 +182,8 @@ def _write_manifest(out_dir: str, rows: List[Dict], speakers: Dict) -> None:
     atomic_write_text(os.path.join(out_dir, "speakers.json"), json.dumps(speakers, indent=1) + "\n")
 
 
-def import_asterisk(out_dir: str, sounds_dir: str = ASTERISK_SOUNDS, transcripts: Optional[str] = None) -> Dict:
+def import_asterisk(out_dir: str, sounds_dir: str = ASTERISK_SOUNDS, transcripts: Optional[str] = None,
+                    limit: Optional[int] = None) -> Dict:
     """The real single-speaker corpus: Asterisk's English prompts (Allison Smith, CC-BY-SA-3.0), decoded
     from G.722 (PyPI G722) to 16 kHz wavs, with their transcripts, in the local corpus layout."""
     import G722
@@ -194,7 +195,7 @@ def import_asterisk(out_dir: str, sounds_dir: str = ASTERISK_SOUNDS, transcripts
     speaker = "asterisk-allison"
     os.makedirs(os.path.join(out_dir, speaker), exist_ok=True)
     rows, missing = [], []
-    for name, text in tqdm(sorted(prompts.items()), desc="asterisk", unit="utt"):
+    for name, text in tqdm(sorted(prompts.items())[:limit], desc="asterisk", unit="utt"):
         source = os.path.join(sounds_dir, name + ".g722")
         if not os.path.isfile(source):
             missing.append(name)

@@ -99,8 +99,8 @@ def _prepare(args) -> Tuple[str, Optional[dict], Optional[Tuple[str, str]]]:
     text, token_ids, warning = "", [], None
     if utt.text:
         try:
-            text = normalize(utt.text)
             token_ids = text_to_ids(utt.text)
+            text = normalize(utt.text)
         except TextError as e:
             warning = ("text_unspeakable", f"{utt.path}: {e}")
     return utt.utterance_id, {"audio": wav, "text": text, "token_ids": token_ids, "seconds": seconds}, warning

@@ -1,0 +1,103 @@
+import hashlib
+import os
+
+import numpy as np
+import pytest
+
+from tfclone.audio import load
+from tfclone.audio.features import mel_spectrogram
+from tfclone.config import synthesis_audio
+from tfclone.data import make_corpus as mc
+from tfclone.data.sentences import asterisk_transcripts, composed_sentences, sentence_pool
+from tfclone.text import text_to_ids
+
+
+def test_voice_list_has_40_plus_distinct_speakers_mixing_engines():
+    voices = mc.default_voices()
+    assert len(voices) >= 40 and len({v.name for v in voices}) == len(voices)
+    assert len({(v.engine, v.voice, v.pitch_cents, v.tempo, v.espeak_pitch, v.espeak_speed) for v in voices}) == len(voices)
+    assert {v.engine for v in voices[:6]} == {"flite", "festival", "espeak-ng"}
+
+
+def test_sentences_are_varied_and_speakable():
+    pool = sentence_pool(seed=0)
+    assert len(pool) >= 600 and len(set(pool)) == len(pool)
+    assert composed_sentences(50, seed=1) == composed_sentences(50, seed=1) != composed_sentences(50, seed=2)
+    assert any("?" in s for s in pool) and any("$" in s or "£" in s for s in pool)
+    for s in pool[::25]:
+        text_to_ids(s)  # raises if nothing speakable
+    prompts = asterisk_transcripts()
+    assert prompts["digits/7"] == "seven" and len(prompts) > 500
+    assert all("[" not in t for t in prompts.values())
+
+
+def test_corpus_layout_transcripts_and_distinct_speakers(local_corpus):
+    speakers = sorted(p.name for p in local_corpus.iterdir() if p.is_dir())
+    assert len(speakers) == 8
+    rows = [line for line in (local_corpus / "manifest.jsonl").read_text().splitlines()]
+    assert len(rows) == 48
+    cfg = synthesis_audio()
+    means, labels = [], []
+    for i, speaker in enumerate(speakers):
+        wavs = sorted((local_corpus / speaker).glob("*.wav"))
+        assert len(wavs) == 6
+        for w in wavs:
+            assert w.with_suffix(".txt").read_text().strip()  # a transcript beside every wav
+            audio = load(str(w))  # 16 kHz, readable, not silent
+            means.append(mel_spectrogram(audio, cfg).numpy().mean(axis=0))
+            labels.append(i)
+    # Distinct voices: leave-one-out nearest-centroid on mean log-mel identifies the speaker >= 80%.
+    means, labels = np.array(means), np.array(labels)
+    correct = 0
+    for j in range(len(means)):
+        keep = np.arange(len(means)) != j
+        centroids = np.stack([means[keep & (labels == s)].mean(0) for s in range(8)])
+        correct += int(np.argmin(np.linalg.norm(centroids - means[j], axis=1)) == labels[j])
+    assert correct / len(means) >= 0.8, correct / len(means)
+
+
+def test_forty_speakers_with_transcripts_through_the_tool(tmp_path, repo_root):
+    import subprocess
+    import sys
+    out = tmp_path / "corpus40"
+    result = subprocess.run([sys.executable, "-m", "tools.make_corpus", f"--out_dir={out}", "--speakers=40",
+                             "--utterances=1"], capture_output=True, text=True, cwd=repo_root)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert '"speakers": 40' in result.stdout and '"failed": 0' in result.stdout
+    speakers = [p for p in out.iterdir() if p.is_dir()]
+    assert len(speakers) == 40
+    for folder in speakers:
+        (wav,) = folder.glob("*.wav")
+        assert wav.with_suffix(".txt").read_text().strip()
+
+
+def test_deterministic_and_resumable(tmp_path):
+    voices = mc.default_voices()[:3]
+    a = mc.make_corpus(str(tmp_path / "a"), 3, 2, seed=5, voices=voices, workers=1)
+    b = mc.make_corpus(str(tmp_path / "b"), 3, 2, seed=5, voices=voices, workers=2)
+    assert a["utterances"] == b["utterances"] == 6
+
+    def digest(root):
+        return sorted(hashlib.md5(p.read_bytes()).hexdigest() for p in root.rglob("*.wav"))
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "a").rglob("*.wav")}
+    again = mc.make_corpus(str(tmp_path / "a"), 3, 2, seed=5, voices=voices)
+    assert again["utterances"] == 6 and all(p.stat().st_mtime_ns == t for p, t in stamp.items())
+
+
+def test_missing_packages_are_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no synthesizer on PATH
+    with pytest.raises(mc.CorpusError, match=r"missing Debian packages: .*espeak-ng.*flite.*sox"):
+        mc.make_corpus(str(tmp_path / "out"), 4, 2)
+    assert not (tmp_path / "out").exists()
+
+
+def test_asterisk_import(tmp_path):
+    summary = mc.import_asterisk(str(tmp_path), limit=12)
+    assert summary["utterances"] == 12 and summary["speakers"] == 1
+    rows = (tmp_path / "manifest.jsonl").read_text().splitlines()
+    assert len(rows) == 12
+    for wav in (tmp_path / "asterisk-allison").glob("*.wav"):
+        audio = load(str(wav), 16000)
+        assert 0.2 < len(audio) / 16000 < 30 and np.max(np.abs(audio)) > 0.05
+        assert wav.with_suffix(".txt").read_text().strip()
