@@ -29,6 +29,7 @@ setup(
         "absl-py>=1.0",
         "scipy>=1.10",
         "matplotlib>=3.7",   # PNG plots (alignments, spectrograms, embeddings)
+        "G722>=1.2",         # decodes the Asterisk prompts (the real single-speaker corpus)
     ],
     extras_require={
         "serving": ["tensorflow-serving-api>=2.21,<2.22"],
