@@ -28,6 +28,7 @@ setup(
         "tqdm>=4.60",
         "absl-py>=1.0",
         "scipy>=1.10",
+        "tensorboard>=2.19",  # tf.summary (TF 2.21 no longer pulls it in)
         "matplotlib>=3.7",   # PNG plots (alignments, spectrograms, embeddings)
         "G722>=1.2",         # decodes the Asterisk prompts (the real single-speaker corpus)
     ],
@@ -40,6 +41,7 @@ setup(
         "console_scripts": [
             "tfclone-make-corpus=tools.make_corpus:run",
             "tfclone-preprocess=tools.preprocess:run",
+            "tfclone-train=tools.train:run",
         ],
     },
 )

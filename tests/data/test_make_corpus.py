@@ -33,14 +33,14 @@ def test_sentences_are_varied_and_speakable():
 
 def test_corpus_layout_transcripts_and_distinct_speakers(local_corpus):
     speakers = sorted(p.name for p in local_corpus.iterdir() if p.is_dir())
-    assert len(speakers) == 8
+    assert len(speakers) == 12
     rows = [line for line in (local_corpus / "manifest.jsonl").read_text().splitlines()]
-    assert len(rows) == 48
+    assert len(rows) == 96
     cfg = synthesis_audio()
     means, labels = [], []
     for i, speaker in enumerate(speakers):
         wavs = sorted((local_corpus / speaker).glob("*.wav"))
-        assert len(wavs) == 6
+        assert len(wavs) == 8
         for w in wavs:
             assert w.with_suffix(".txt").read_text().strip()  # a transcript beside every wav
             audio = load(str(w))  # 16 kHz, readable, not silent
@@ -51,7 +51,7 @@ def test_corpus_layout_transcripts_and_distinct_speakers(local_corpus):
     correct = 0
     for j in range(len(means)):
         keep = np.arange(len(means)) != j
-        centroids = np.stack([means[keep & (labels == s)].mean(0) for s in range(8)])
+        centroids = np.stack([means[keep & (labels == s)].mean(0) for s in range(12)])
         correct += int(np.argmin(np.linalg.norm(centroids - means[j], axis=1)) == labels[j])
     assert correct / len(means) >= 0.8, correct / len(means)
 

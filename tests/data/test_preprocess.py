@@ -12,7 +12,7 @@ from tfclone.data.corpora import CorpusLayoutError, Utterance
 from tfclone.data.preprocess import PreprocessOptions, assign_splits, preprocess
 from tfclone.text import text_to_ids
 
-from tests.data.conftest import manifest
+from tests.conftest import manifest
 
 
 def folder_corpus(root, speakers=4, per_speaker=3):

@@ -93,6 +93,7 @@ def save(path: str, wav: np.ndarray, sample_rate: int, subtype: Optional[str] = 
     os.close(fd)
     try:
         sf.write(tmp, np.clip(wav, -1.0, 1.0), sample_rate, subtype=subtype, format=fmt)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

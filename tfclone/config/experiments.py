@@ -30,6 +30,7 @@ class TrainConfig(Config):
     eval_every: int = 5000
     mixed_precision: bool = False  # mixed_float16 with a LossScaleOptimizer
     nonfinite_loss: Literal["skip", "stop"] = "skip"  # a NaN/Inf step never reaches a checkpoint
+    checkpoint_input: bool = True  # checkpoint the input iterator too, so a resumed run continues the data
     seed: int = 1234
 
     def _check(self, prefix: str) -> None:

@@ -33,8 +33,10 @@ class DataError(ValueError):
     """The data folder is missing, incomplete, or does not fit the config."""
 
 
-def _seed(config) -> Optional[int]:
-    return config.train.seed if config.data.deterministic else None
+def _seed(config) -> int:
+    # Always an explicit seed: unseeded random datasets cannot be checkpointed (a resumed run continues
+    # the data where it stopped). With data.deterministic the element order is fixed as well.
+    return config.train.seed
 
 
 def _options(config) -> tf.data.Options:
@@ -94,8 +96,14 @@ def _random_start(seed: tf.Tensor, maxval: tf.Tensor) -> tf.Tensor:
 
 # ---------------------------------------------------------------------------------------------- encoder
 def speaker_encoder_dataset(config: SpeakerEncoderConfig, data_dir: str, split: str = "train",
-                            input_context: Optional[tf.distribute.InputContext] = None) -> tf.data.Dataset:
-    """Endless batches of N distinct speakers x M utterances, each a random partial_frames-long crop."""
+                            input_context: Optional[tf.distribute.InputContext] = None,
+                            seed_offset: int = 0) -> tf.data.Dataset:
+    """Endless batches of N distinct speakers x M utterances, each a random partial_frames-long crop.
+
+    The per-speaker shuffle inside the interleave makes this iterator impossible to checkpoint (tf.data
+    cannot serialize a shuffle created inside a function), so a resumed run passes the step it resumes at
+    as `seed_offset`: a fresh, reproducible random stream instead of a replay of the first batches.
+    """
     audio, data = config.audio, config.data
     _check_rate(data_dir, audio)
     frames = config.model.partial_frames
@@ -115,7 +123,7 @@ def speaker_encoder_dataset(config: SpeakerEncoderConfig, data_dir: str, split: 
         raise DataError(f"{data_dir} ({split}): {len(eligible)} speakers have >= 2 utterances of "
                         f">= {min_samples / audio.sample_rate:.2f} s, but data.speakers_per_batch needs "
                         f"{n_speakers} per replica")
-    seed = _seed(config)
+    seed = _seed(config) + seed_offset
     patterns = [records.speaker_pattern(data_dir, split, s) for s in eligible]
     groups = (tf.data.Dataset.from_tensor_slices(patterns)
               .shuffle(len(patterns), seed=seed, reshuffle_each_iteration=True)

@@ -1,0 +1,132 @@
+"""The Trainer's mechanics on a toy regression task (fast, in-process): the loss falls, NaN steps are
+skipped or stop training without reaching a checkpoint, mixed precision scales the loss, resume works."""
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfclone.config import Config, TrainConfig
+from tfclone.tasks.base import Task
+from tfclone.training.optimization import learning_rate_schedule
+from tfclone.training.trainer import Trainer, TrainingError
+
+
+@dataclasses.dataclass(frozen=True)
+class ToyConfig(Config):
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+    poison_every: int = 0  # every k-th row gets a NaN target
+
+
+class ToyTask(Task):
+    """y = x @ W_true; a Dense layer learns W_true."""
+    name = "toy"
+
+    def build_model(self):
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input([4]), keras.layers.Dense(1, use_bias=False)])
+
+    def build_inputs(self, data_dir, split="train", input_context=None, seed_offset=0):
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((256, 4)).astype(np.float32)
+        y = x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
+        poison = np.zeros(256, np.float32)
+        if self.config.poison_every:
+            poison[:: self.config.poison_every] = 1.0
+        batch = self.config.train.batch_size
+        return (tf.data.Dataset.from_tensor_slices({"x": x, "y": y, "poison": poison}).repeat()
+                .batch(batch, drop_remainder=True))
+
+    def compute_loss(self, model, loss_layer, batch, training=True):
+        prediction = tf.cast(model(batch["x"], training=training), tf.float32)
+        target = batch["y"] + tf.math.log(1.0 - batch["poison"][:, None])  # -inf where poisoned
+        per_example = tf.reduce_sum(tf.square(prediction - target), axis=-1)
+        return tf.reduce_sum(per_example), {"loss": tf.reduce_mean(per_example)}
+
+
+def toy(tmp_path, name, **train):
+    defaults = dict(batch_size=16, train_steps=120, learning_rate=0.05, checkpoint_every=40, summary_every=20,
+                    eval_every=1000, clip_norm=0.0)
+    defaults.update(train)
+    poison = defaults.pop("poison_every", 0)
+    return ToyTask(ToyConfig(TrainConfig(**defaults), poison)), str(tmp_path / name)
+
+
+def _first_loss(task):
+    model = task.build_model()
+    batch = next(iter(task.build_inputs("")))
+    return float(task.compute_loss(model, None, batch)[1]["loss"])
+
+
+def _final_loss(task, trainer):
+    return float(task.compute_loss(trainer.model, None, next(iter(task.build_inputs(""))))[1]["loss"])
+
+
+def test_loss_falls_and_resume_continues(tmp_path):
+    task, model_dir = toy(tmp_path, "run")
+    initial = _first_loss(task)
+    trainer = Trainer(task, model_dir)
+    result = trainer.train("")
+    assert result.step == 120 and result.skipped_steps == 0
+    after_120 = _final_loss(task, trainer)
+    assert after_120 < initial / 100, (initial, after_120)  # falls 100-fold
+    longer, _ = toy(tmp_path, "run", train_steps=240)
+    resumed_trainer = Trainer(longer, model_dir)
+    resumed = resumed_trainer.train("")
+    assert resumed.step == 240
+    assert _final_loss(longer, resumed_trainer) < after_120 / 10  # continued from step 120, not from scratch
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-240")
+
+
+def test_nonfinite_steps_are_skipped(tmp_path):
+    # Rows 0, 48, ..., 240 of every 256 are poisoned: with batch 16, batches 0, 3, 6, 9, 12, 15 of each
+    # 16 carry a NaN, so 200 steps (12 passes and batches 0-7) hold exactly 72 + 3 bad steps.
+    task, model_dir = toy(tmp_path, "skip", poison_every=48, train_steps=200)
+    initial = _first_loss(toy(tmp_path, "clean")[0])
+    trainer = Trainer(task, model_dir)
+    result = trainer.train("")
+    assert result.skipped_steps == 75
+    reader = tf.train.load_checkpoint(model_dir)
+    floats = [n for n, d in reader.get_variable_to_dtype_map().items() if d.is_floating]
+    assert len(floats) >= 4, floats  # the kernel, Adam's two slots, the loss scale
+    for name in floats:
+        assert np.all(np.isfinite(reader.get_tensor(name))), name  # no NaN reached the checkpoint
+    # ... and the 125 good steps still trained the model.
+    clean_batch = next(iter(toy(tmp_path, "clean")[0].build_inputs("")))
+    final = float(task.compute_loss(trainer.model, None, clean_batch)[1]["loss"])
+    assert final < initial / 10, (initial, final)
+
+
+def test_nonfinite_stop_keeps_the_last_checkpoint(tmp_path):
+    task, model_dir = toy(tmp_path, "stop", poison_every=256, train_steps=100, nonfinite_loss="stop",
+                          checkpoint_every=10, summary_every=10)
+    # batch 16 of 256 rows: a poisoned batch every 16 steps (steps 1, 17, ...); the first chunk stops it.
+    with pytest.raises(TrainingError, match="non-finite loss .* stopping .* checkpoint .* intact"):
+        Trainer(task, model_dir).train("")
+    assert tf.train.latest_checkpoint(model_dir) is None  # nothing after the bad step was saved
+
+
+def test_mixed_precision_trains_with_a_loss_scale(tmp_path):
+    task, model_dir = toy(tmp_path, "mp", mixed_precision=True, train_steps=200)
+    initial = _first_loss(task)
+    trainer = Trainer(task, model_dir)
+    result = trainer.train("")
+    assert trainer.model.layers[0].compute_dtype == "float16"
+    # Dynamic scaling: each float16 overflow skips its step and halves the scale (no growth in 200 steps).
+    scale = float(trainer.loss_scale.numpy())
+    assert 1.0 <= scale < 2.0 ** 15 and result.skipped_steps == round(np.log2(2.0 ** 15 / scale))
+    assert _final_loss(task, trainer) < initial / 20
+    assert keras.mixed_precision.global_policy().name == "float32"  # not leaked
+
+
+def test_learning_rate_schedules():
+    warm = learning_rate_schedule(TrainConfig(learning_rate=1e-3, lr_schedule="warmup_exponential",
+                                              warmup_steps=100, decay_steps=1000, decay_rate=0.5,
+                                              min_learning_rate=1e-5))
+    np.testing.assert_allclose([float(warm(s)) for s in (0, 49, 99, 1100, 100000)],
+                               [1e-5, 5e-4, 1e-3, 5e-4, 1e-5], rtol=1e-5)
+    expo = learning_rate_schedule(TrainConfig(learning_rate=1e-3, lr_schedule="exponential", decay_steps=10,
+                                              decay_rate=0.1, min_learning_rate=1e-6))
+    np.testing.assert_allclose([float(expo(s)) for s in (0, 10, 20)], [1e-3, 1e-4, 1e-5], rtol=1e-5)
+    assert float(learning_rate_schedule(TrainConfig(learning_rate=3e-4))(12345)) == pytest.approx(3e-4)

@@ -1,0 +1,11 @@
+"""One Task per model: model, inputs, loss, metrics, summaries — a single-replica view of training."""
+from tfclone.tasks.base import Task
+
+
+def build_task(model: str, config) -> Task:
+    """Model name -> its Task (a plain factory; no registry filled by imports)."""
+    if model == "speaker_encoder":
+        from tfclone.tasks.speaker_encoder import SpeakerEncoderTask
+
+        return SpeakerEncoderTask(config)
+    raise ValueError(f"model: no training task for {model!r} yet (available: speaker_encoder)")

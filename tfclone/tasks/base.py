@@ -1,0 +1,52 @@
+"""The Task interface the Trainer drives (after Model Garden's "single-replica view of training")."""
+from __future__ import annotations
+
+from typing import Dict, Optional, Tuple
+
+import keras
+import tensorflow as tf
+
+
+class Task:
+    """Subclasses build the model and inputs and compute one replica's loss; the Trainer owns the loop,
+    the strategy, the optimizer, checkpoints and the writing of summaries."""
+
+    name = "task"
+    metric_names: Tuple[str, ...] = ("loss",)
+    # Whether tf.data can checkpoint the input iterator; if not, a resumed run reseeds it with the step.
+    input_checkpointable = True
+
+    def __init__(self, config):
+        self.config = config
+
+    def build_model(self) -> keras.Model:
+        raise NotImplementedError
+
+    def build_loss(self) -> Optional[keras.layers.Layer]:
+        """A layer holding trainable loss parameters (GE2E's w and b), or None."""
+        return None
+
+    def build_inputs(self, data_dir: str, split: str = "train",
+                     input_context: Optional[tf.distribute.InputContext] = None,
+                     seed_offset: int = 0) -> tf.data.Dataset:
+        raise NotImplementedError
+
+    def global_batch_size(self) -> int:
+        """What a replica's summed per-example loss is divided by."""
+        return self.config.train.batch_size
+
+    def compute_loss(self, model, loss_layer, batch, training: bool = True) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+        """One replica's batch -> (sum of per-example losses, {metric: per-replica mean})."""
+        raise NotImplementedError
+
+    def summary_batch(self, data_dir: str):
+        """A fixed local batch that `summarize` draws its pictures from, or None."""
+        return None
+
+    def summarize(self, model, loss_layer, batch) -> Dict[str, bytes]:
+        """Host side, chief only: {name: PNG bytes} of the pictures worth looking at."""
+        return {}
+
+    def evaluate(self, model, data_dir: str) -> Dict[str, float]:
+        """Host side, chief only: scalar metrics on held-out data."""
+        return {}

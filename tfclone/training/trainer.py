@@ -1,0 +1,295 @@
+"""The Trainer: one loop for all three models, under any tf.distribute strategy.
+
+Per step, on each replica: loss = (sum of per-example losses) / global batch, times the loss scale under
+mixed precision; gradients are all-reduced once, unscaled, checked for NaN/Inf, clipped by their *global*
+norm, and applied in cross-replica context only when finite on every replica (so replicas never disagree
+about skipping). Keras 3's LossScaleOptimizer checks and clips per-replica gradients before they are
+reduced, which is why loss scaling lives here (dynamic: halve on overflow, double after 2000 good steps).
+
+Checkpoints (model, loss parameters, optimizer slots, step, loss scale and the input iterator's position)
+go to model_dir every `checkpoint_every` steps and at the end; a model_dir resumes where it stopped.
+SIGTERM (preemption) writes a checkpoint before the process exits. A non-finite step is never applied, so
+it never reaches a checkpoint; with `nonfinite_loss: stop` training stops with a clear message instead.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import signal
+import time
+from typing import Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from tqdm import tqdm
+
+from tfclone.config.base import atomic_write_bytes
+from tfclone.tasks.base import Task
+from tfclone.training import optimization
+from tfclone.training.strategy import is_chief
+
+GROWTH_STEPS = 2000  # good steps before the dynamic loss scale doubles
+INITIAL_LOSS_SCALE = 2.0 ** 15
+
+
+class TrainingError(RuntimeError):
+    """Training cannot go on (non-finite loss with nonfinite_loss: stop, an incompatible model_dir...)."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int
+    metrics: Dict[str, float]
+    preempted: bool
+    weights_digest: str
+    skipped_steps: int
+
+
+def weights_digest(variables) -> str:
+    """SHA-256 of all variable values in order: equal digests mean bit-identical weights."""
+    h = hashlib.sha256()
+    for v in variables:
+        h.update(np.ascontiguousarray(v.numpy()).tobytes())
+    return h.hexdigest()[:16]
+
+
+class Trainer:
+    def __init__(self, task: Task, model_dir: str, strategy: Optional[tf.distribute.Strategy] = None):
+        self.task = task
+        self.config = task.config
+        self.train_config = task.config.train
+        self.model_dir = model_dir
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief = is_chief(self.strategy)
+        self._stop_signal = None
+        self._check_model_dir()
+
+    # ----------------------------------------------------------------------------------------- set-up
+    def _check_model_dir(self) -> None:
+        path = os.path.join(self.model_dir, "config.yaml")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                previous = type(self.config).from_yaml(f.read())
+            for section in ("audio", "model"):
+                if getattr(previous, section, None) != getattr(self.config, section, None):
+                    raise TrainingError(f"{self.model_dir}: was trained with another `{section}` config; "
+                                        "resume with the same config or use a new model_dir")
+        if self.chief:
+            self.config.save(path)
+
+    def _checkpoint_dir(self) -> str:
+        if self.chief:
+            return self.model_dir
+        resolver = self.strategy.cluster_resolver
+        return os.path.join(self.model_dir, ".tmp-workers", f"{resolver.task_type}-{resolver.task_id}")
+
+    def _build(self, data_dir: str) -> None:
+        import keras
+
+        train = self.train_config
+        policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("mixed_float16" if train.mixed_precision else "float32")
+        try:
+            self._build_variables(data_dir)
+        finally:  # layers keep the policy they were built with; do not leak it to other models
+            keras.mixed_precision.set_global_policy(policy)
+
+    def _build_variables(self, data_dir: str) -> None:
+        train = self.train_config
+        with self.strategy.scope():
+            self.model = self.task.build_model()
+            self.loss_layer = self.task.build_loss()
+            self.variables = list(self.model.trainable_variables)
+            if self.loss_layer is not None:
+                self.variables += list(self.loss_layer.trainable_variables)
+            self.optimizer = optimization.build_optimizer(train)
+            # Keras 3: slots must exist before the first step, or they are created in replica context.
+            self.optimizer.build(self.variables)
+            on_first = dict(synchronization=tf.VariableSynchronization.ON_WRITE,
+                            aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA, trainable=False)
+            self.step = tf.Variable(0, dtype=tf.int64, name="step", **on_first)
+            self.skipped = tf.Variable(0, dtype=tf.int64, name="skipped_steps", **on_first)
+            self.loss_scale = tf.Variable(INITIAL_LOSS_SCALE if train.mixed_precision else 1.0, dtype=tf.float32,
+                                          name="loss_scale", **on_first)
+            self.good_steps = tf.Variable(0, dtype=tf.int64, name="good_steps", **on_first)
+        trackables = dict(model=self.model, optimizer=self.optimizer, step=self.step, skipped=self.skipped,
+                          loss_scale=self.loss_scale, good_steps=self.good_steps)
+        if self.loss_layer is not None:
+            trackables["loss"] = self.loss_layer
+        with_iterator = train.checkpoint_input and self.task.input_checkpointable
+        if with_iterator:  # the iterator must be in the checkpoint before it is restored
+            self.iterator = iter(self._distributed_inputs(data_dir, 0))
+            trackables["iterator"] = self.iterator
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
+                                                  max_to_keep=train.max_checkpoints)
+        self.restored_from = self.manager.restore_or_initialize()
+        if not with_iterator:  # reseeded by the step it resumes at
+            self.iterator = iter(self._distributed_inputs(data_dir, int(self.step.numpy())))
+        self._train_loop = self._make_train_loop()
+
+    def _distributed_inputs(self, data_dir: str, seed_offset: int):
+        return self.strategy.distribute_datasets_from_function(
+            lambda ctx: self.task.build_inputs(data_dir, "train", ctx, seed_offset=seed_offset))
+
+    # ------------------------------------------------------------------------------------------- steps
+    def _replica_step(self, batch):
+        train = self.train_config
+        with tf.GradientTape() as tape:
+            loss_sum, metrics = self.task.compute_loss(self.model, self.loss_layer, batch, training=True)
+            loss = tf.cast(loss_sum, tf.float32) / float(self.task.global_batch_size())
+            scaled = loss * self.loss_scale
+        grads = tape.gradient(scaled, self.variables)
+        grads = [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, self.variables)]
+        ctx = tf.distribute.get_replica_context()
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, grads)  # the full gradient, on every replica
+        grads = [tf.cast(g, tf.float32) / self.loss_scale for g in grads]
+        finite = tf.logical_and(tf.reduce_all([tf.reduce_all(tf.math.is_finite(g)) for g in grads]),
+                                tf.math.is_finite(loss))
+        norm = tf.linalg.global_norm(grads)
+        if train.clip_norm > 0:
+            grads, _ = tf.clip_by_global_norm(grads, train.clip_norm, use_norm=norm)
+        ctx.merge_call(self._apply, args=(grads, finite))
+        metrics = {k: tf.cast(v, tf.float32) for k, v in metrics.items()}
+        metrics["grad_norm"] = norm
+        metrics["nonfinite"] = 1.0 - tf.cast(finite, tf.float32)
+        return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, metrics)
+
+    def _apply(self, strategy, grads, finite):
+        """Cross-replica: every replica holds the same reduced `grads` and `finite`, so take replica 0's."""
+        finite = strategy.experimental_local_results(finite)[0]
+        replicas = strategy.num_replicas_in_sync
+
+        def apply():
+            # The optimizer sums gradients over replicas itself in replica context; ours are reduced
+            # already, so each replica passes its share.
+            strategy.extended.call_for_each_replica(
+                lambda g: self.optimizer.apply([x / replicas for x in g], self.variables), args=(grads,))
+            self.good_steps.assign_add(1)
+            if self.train_config.mixed_precision:
+                grow = self.good_steps >= GROWTH_STEPS
+                self.loss_scale.assign(tf.where(grow, self.loss_scale * 2.0, self.loss_scale))
+                self.good_steps.assign(tf.where(grow, tf.zeros_like(self.good_steps), self.good_steps))
+            return tf.constant(True)
+
+        def skip():
+            self.skipped.assign_add(1)
+            self.good_steps.assign(0)
+            if self.train_config.mixed_precision:
+                self.loss_scale.assign(tf.maximum(self.loss_scale / 2.0, 1.0))
+            return tf.constant(False)
+
+        tf.cond(finite, apply, skip)
+
+    def _make_train_loop(self):
+        names = tuple(self.task.metric_names) + ("grad_norm", "nonfinite")
+
+        @tf.function
+        def train_loop(iterator, num_steps):
+            totals = {k: tf.constant(0.0) for k in names}
+            for _ in tf.range(num_steps):
+                per_replica = self.strategy.run(self._replica_step, args=(next(iterator),))
+                metrics = {k: self.strategy.experimental_local_results(v)[0] for k, v in per_replica.items()}
+                totals = {k: totals[k] + metrics[k] for k in names}
+                self.step.assign_add(1)
+            count = tf.cast(num_steps, tf.float32)
+            return {k: (totals[k] if k == "nonfinite" else totals[k] / count) for k in names}
+
+        return train_loop
+
+    # -------------------------------------------------------------------------------------------- loop
+    def _on_signal(self, signum, frame):
+        del frame
+        self._stop_signal = signum
+        logging.warning("signal %d received: checkpointing at the end of this chunk, then exiting", signum)
+
+    def _next_boundary(self, step: int) -> int:
+        train = self.train_config
+        ends = [train.train_steps]
+        for every in (train.summary_every, train.checkpoint_every, train.eval_every):
+            ends.append((step // every + 1) * every)
+        return min(ends)
+
+    def train(self, data_dir: str, eval_data_dir: Optional[str] = None) -> TrainResult:
+        self._build(data_dir)
+        start = int(self.step.numpy())
+        if self.restored_from:
+            logging.info("resumed from %s at step %d", self.restored_from, start)
+        previous = signal.signal(signal.SIGTERM, self._on_signal)
+        writer = tf.summary.create_file_writer(os.path.join(self.model_dir, "train")) if self.chief \
+            else tf.summary.create_noop_writer()
+        summary_batch = None
+        metrics: Dict[str, float] = {}
+        step = start
+        train = self.train_config
+        try:
+            with tqdm(total=train.train_steps, initial=start, desc=f"train {self.task.name}", unit="step",
+                      disable=not self.chief) as progress:
+                while step < train.train_steps and self._stop_signal is None:
+                    target = self._next_boundary(step)
+                    began = time.perf_counter()
+                    result = self._train_loop(self.iterator, tf.constant(target - step, tf.int64))
+                    metrics = {k: float(v) for k, v in result.items()}
+                    elapsed = time.perf_counter() - began
+                    if metrics["nonfinite"] > 0:
+                        message = (f"non-finite loss or gradients in {int(metrics['nonfinite'])} step(s) before step "
+                                   f"{target}; those steps were not applied")
+                        if train.nonfinite_loss == "stop":
+                            raise TrainingError(message + f"; stopping (train.nonfinite_loss=stop). The last "
+                                                f"checkpoint in {self.model_dir} is intact.")
+                        logging.warning(message)
+                    rate = (target - step) / max(elapsed, 1e-9)
+                    progress.update(target - step)
+                    step = target
+                    progress.set_postfix(loss=f"{metrics['loss']:.4f}")
+                    logging.info("step %d: %s (%.2f steps/s)", step,
+                                 ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()), rate)
+                    with writer.as_default(step=step):
+                        for name, value in metrics.items():
+                            tf.summary.scalar(f"train/{name}", value)
+                        tf.summary.scalar("train/learning_rate", float(self.optimizer.learning_rate))
+                        tf.summary.scalar("train/steps_per_second", rate)
+                        tf.summary.scalar("train/loss_scale", float(self.loss_scale.numpy()))
+                    if step % train.checkpoint_every == 0 or step >= train.train_steps:
+                        self.manager.save(checkpoint_number=step)
+                    if self.chief and step % train.summary_every == 0:
+                        summary_batch = summary_batch if summary_batch is not None else self.task.summary_batch(data_dir)
+                        self._write_images(writer, step, summary_batch)
+                    if self.chief and step % train.eval_every == 0 and eval_data_dir:
+                        self._evaluate(writer, step, eval_data_dir)
+            if self._stop_signal is not None and self.manager.latest_checkpoint != os.path.join(
+                    self._checkpoint_dir(), f"ckpt-{step}"):
+                self.manager.save(checkpoint_number=step)
+                logging.warning("preempted at step %d: checkpoint written to %s", step, self.model_dir)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            writer.flush()
+            if not self.chief:
+                shutil.rmtree(self._checkpoint_dir(), ignore_errors=True)
+        return TrainResult(step=step, metrics=metrics, preempted=self._stop_signal is not None,
+                           weights_digest=weights_digest(self.variables), skipped_steps=int(self.skipped.numpy()))
+
+    # -------------------------------------------------------------------------------------- summaries
+    def _write_images(self, writer, step: int, batch) -> None:
+        if batch is None:
+            return
+        images = self.task.summarize(self.model, self.loss_layer, batch)
+        with writer.as_default(step=step):
+            for name, png in images.items():
+                tf.summary.image(name, tf.image.decode_png(png)[None], step=step)
+                atomic_write_bytes(os.path.join(self.model_dir, "plots", f"{name}.png"), png)
+
+    def _evaluate(self, writer, step: int, data_dir: str) -> None:
+        try:
+            results = self.task.evaluate(self.model, data_dir)
+        except ValueError as e:
+            logging.warning("evaluation skipped at step %d: %s", step, e)
+            return
+        logging.info("eval at step %d: %s", step, results)
+        with writer.as_default(step=step):
+            for name, value in results.items():
+                tf.summary.scalar(f"eval/{name}", value)
+

@@ -1,0 +1,57 @@
+"""tfclone-train: train one of the three models from a config, resuming from --model_dir if it holds one.
+
+    tfclone-train --model speaker_encoder --config configs/speaker_encoder/tiny.yaml \\
+        --data_dir data/local_shards --model_dir runs/encoder [--params_override train.train_steps=500] \\
+        [--strategy default|mirrored|multi_worker]
+"""
+import os
+import sys
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("model", None, ["speaker_encoder", "synthesizer", "vocoder"], "Which model to train.")
+flags.DEFINE_multi_string("config", [], "YAML override file(s), applied in order.")
+flags.DEFINE_string("params_override", "", "a.b=c,d.e=f overrides, applied after the YAML files.")
+flags.DEFINE_string("data_dir", None, "tfclone-preprocess output folder.")
+flags.DEFINE_string("eval_data_dir", None, "Folder for periodic evaluation (default: --data_dir).")
+flags.DEFINE_string("model_dir", None, "Checkpoints, resolved config, TensorBoard logs and plots.")
+flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy.")
+flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
+flags.mark_flags_as_required(["model", "data_dir", "model_dir"])
+
+
+def main(argv):
+    del argv
+    from tfclone.config import ConfigError, experiment_config
+    from tfclone.data.pipeline import DataError
+    from tfclone.tasks import build_task
+    from tfclone.training.strategy import make_strategy, split_cpu
+    from tfclone.training.trainer import Trainer, TrainingError
+
+    try:
+        config = experiment_config(FLAGS.model, FLAGS.config, FLAGS.params_override)
+    except ConfigError as e:
+        raise app.UsageError(str(e)) from None
+    split_cpu(FLAGS.num_cpu_devices)
+    strategy = make_strategy(FLAGS.strategy)
+    try:
+        result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy).train(
+            FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir)
+    except (DataError, TrainingError) as e:
+        logging.error("%s", e)
+        print(f"tfclone-train: {e}", file=sys.stderr)
+        return 1
+    print(f"step {result.step} loss {result.metrics.get('loss', float('nan')):.6f} "
+          f"skipped {result.skipped_steps} weights {result.weights_digest}"
+          + (" preempted" if result.preempted else ""), flush=True)
+    return 143 if result.preempted else 0
+
+
+def run():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
