@@ -153,7 +153,9 @@ class Trainer:
         if train.clip_norm > 0:
             grads, _ = tf.clip_by_global_norm(grads, train.clip_norm, use_norm=norm)
         ctx.merge_call(self._apply, args=(grads, finite))
-        metrics = {k: tf.cast(v, tf.float32) for k, v in metrics.items()}
+        # tf.identity places each metric on this replica's device: a bare variable read has no device, and
+        # MultiWorkerMirroredStrategy's all-reduce refuses values without one.
+        metrics = {k: tf.identity(tf.cast(v, tf.float32)) for k, v in metrics.items()}
         metrics["grad_norm"] = norm
         metrics["nonfinite"] = 1.0 - tf.cast(finite, tf.float32)
         return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, metrics)
@@ -161,13 +163,17 @@ class Trainer:
     def _apply(self, strategy, grads, finite):
         """Cross-replica: every replica holds the same reduced `grads` and `finite`, so take replica 0's."""
         finite = strategy.experimental_local_results(finite)[0]
-        replicas = strategy.num_replicas_in_sync
 
         def apply():
-            # The optimizer sums gradients over replicas itself in replica context; ours are reduced
-            # already, so each replica passes its share.
-            strategy.extended.call_for_each_replica(
-                lambda g: self.optimizer.apply([x / replicas for x in g], self.variables), args=(grads,))
+            # Each mirrored variable is updated from its own device's copy of the reduced gradient, with
+            # the optimizer's public update_step: optimizer.apply() here would either all-reduce again
+            # (replica context) or need a merge_call that MultiWorkerMirroredStrategy cannot nest.
+            learning_rate = self.optimizer.learning_rate
+            for grad, variable in zip(grads, self.variables):
+                strategy.extended.update(
+                    variable.value, lambda var, g: self.optimizer.update_step(g, var, learning_rate),
+                    args=(grad,), group=False)
+            self.optimizer.iterations.assign_add(1)
             self.good_steps.assign_add(1)
             if self.train_config.mixed_precision:
                 grow = self.good_steps >= GROWTH_STEPS

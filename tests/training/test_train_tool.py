@@ -1,0 +1,125 @@
+"""tfclone-train on the local corpus (tiny GE2E encoder), as real processes: default, mirrored on two
+logical CPUs, MultiWorkerMirroredStrategy as two workers on 127.0.0.1, SIGKILL and SIGTERM."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import tensorflow as tf
+
+STEP_RE = re.compile(r"step (\d+): loss=([0-9.e+-]+)")
+
+
+def command(shards, model_dir, *extra, overrides=""):
+    params = "train.checkpoint_every=20,train.summary_every=10,train.eval_every=100000"
+    return [sys.executable, "-m", "tools.train", "--model=speaker_encoder",
+            "--config=configs/speaker_encoder/tiny.yaml", f"--data_dir={shards}", f"--model_dir={model_dir}",
+            f"--params_override={params}" + ("," + overrides if overrides else ""), *extra]
+
+
+def run(cmd, repo_root, env=None, timeout=300):
+    result = subprocess.run(cmd, capture_output=True, text=True, cwd=repo_root, timeout=timeout,
+                            env={**os.environ, **(env or {})})
+    return result
+
+
+def steps_logged(text):
+    return [(int(s), float(v)) for s, v in STEP_RE.findall(text)]
+
+
+def watch_until_step(proc, min_step, timeout=240):
+    """Reads the process's stderr until it logs a step >= min_step; returns (that step, text so far)."""
+    seen, start = "", time.time()
+    while time.time() - start < timeout:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen += line
+        logged = steps_logged(line)
+        if logged and logged[-1][0] >= min_step:
+            return logged[-1][0], seen
+    raise AssertionError(f"no step >= {min_step} logged:\n{seen[-3000:]}")
+
+
+def test_trains_and_loss_falls(local_shards, tmp_path, repo_root):
+    result = run(command(local_shards, tmp_path / "run", overrides="train.train_steps=200"), repo_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    logged = steps_logged(result.stderr)
+    assert [s for s, _ in logged] == list(range(10, 201, 10))
+    first, last = logged[0][1], logged[-1][1]
+    assert last < 0.5 * first, (first, last)  # the GE2E loss at least halves in 200 steps
+    assert (tmp_path / "run" / "ckpt-200.index").exists() and (tmp_path / "run" / "config.yaml").exists()
+    assert {p.name for p in (tmp_path / "run" / "plots").iterdir()} == {"similarity_matrix.png",
+                                                                       "embedding_projection.png"}
+    assert list((tmp_path / "run" / "train").glob("events.out.tfevents.*"))
+
+
+def test_resumes_after_sigkill_losing_at_most_one_interval(local_shards, tmp_path, repo_root):
+    model_dir = tmp_path / "killed"
+    proc = subprocess.Popen(command(local_shards, model_dir, overrides="train.train_steps=100000"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo_root)
+    try:
+        last, _ = watch_until_step(proc, 50)
+    finally:
+        proc.kill()  # SIGKILL: no handler runs
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    result = run(command(local_shards, model_dir, overrides=f"train.train_steps={last + 20}"), repo_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = int(re.search(r"resumed from .*ckpt-(\d+) at step (\d+)", result.stderr).group(2))
+    assert last - 20 <= resumed <= last  # at most one checkpoint interval (20 steps) lost
+    assert steps_logged(result.stderr)[-1][0] == last + 20
+    assert f"step {last + 20} loss" in result.stdout
+
+
+def test_sigterm_checkpoints_before_exiting(local_shards, tmp_path, repo_root):
+    model_dir = tmp_path / "preempted"
+    proc = subprocess.Popen(command(local_shards, model_dir, overrides="train.train_steps=100000"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo_root)
+    step, _ = watch_until_step(proc, 30)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err[-3000:]
+    final = int(re.search(r"step (\d+) loss .* preempted", out).group(1))
+    assert final >= step and final % 10 == 0
+    assert tf.train.latest_checkpoint(str(model_dir)).endswith(f"ckpt-{final}")  # not a multiple of 20 needed
+
+
+def test_mirrored_on_two_cpu_devices(local_shards, tmp_path, repo_root):
+    result = run(command(local_shards, tmp_path / "mirrored", "--strategy=mirrored", "--num_cpu_devices=2",
+                         overrides="train.train_steps=20"), repo_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"MirroredStrategy with devices .*CPU:0.*CPU:1", result.stderr)
+    assert (tmp_path / "mirrored" / "ckpt-20.index").exists()
+    assert all(v == v for _, v in steps_logged(result.stderr))  # finite
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_multi_worker_two_processes_end_with_identical_weights(local_shards, tmp_path, repo_root):
+    ports = [free_port(), free_port()]
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    model_dir = tmp_path / "multi"
+    procs = []
+    for index in range(2):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        procs.append(subprocess.Popen(command(local_shards, model_dir, "--strategy=multi_worker",
+                                              overrides="train.train_steps=20"),
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo_root,
+                                      env=env))
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+    digests = [re.search(r"weights (\w+)", out).group(1) for out, _ in outputs]
+    assert digests[0] == digests[1]
+    assert (model_dir / "ckpt-20.index").exists()  # the chief (worker 0) writes model_dir
+    assert not (model_dir / ".tmp-workers" / "worker-1").exists()  # worker 1's copy is cleaned up
