@@ -42,6 +42,9 @@ setup(
             "tfclone-make-corpus=tools.make_corpus:run",
             "tfclone-preprocess=tools.preprocess:run",
             "tfclone-train=tools.train:run",
+            "tfclone-evaluate=tools.evaluate:run",
+            "tfclone-export=tools.export:run",
+            "tfclone-import-resemblyzer=tools.import_resemblyzer:run",
         ],
     },
 )

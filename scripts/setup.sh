@@ -29,4 +29,11 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -e ".[serving,eval,dev]"
+
+# Resemblyzer's pretrained GE2E encoder (Apache-2.0), read by tfclone-import-resemblyzer without torch.
+RESEMBLYZER_WHEEL=pretrained/Resemblyzer-0.1.4-py3-none-any.whl
+if [ ! -f "$RESEMBLYZER_WHEEL" ]; then
+  echo "setup: fetching the resemblyzer 0.1.4 wheel (pretrained speaker encoder weights) into pretrained/"
+  "$VENV/bin/python" -m pip download -q --no-deps resemblyzer==0.1.4 -d pretrained
+fi
 echo "setup: done. Activate with: source $VENV/bin/activate"

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -77,10 +79,11 @@ def test_volume_normalization_only_raises():
     model = build_speaker_encoder(AUDIO, TINY)
     w = speech_like(2.0, seed=3)
     quiet, loud = w * 0.001, w * 0.5
-    e_quiet = embed_utterances(model, quiet[None], [len(w)], AUDIO, TINY, volume_dbfs=-30.0)
+    normalized = dataclasses.replace(TINY, volume_normalize_dbfs=-30.0)
+    e_quiet = embed_utterances(model, quiet[None], [len(w)], AUDIO, normalized)
     e_target = embed_utterances(model, (w * 10 ** ((-30 - 10 * np.log10(np.mean(w ** 2))) / 20))[None],
                                 [len(w)], AUDIO, TINY)
     np.testing.assert_allclose(e_quiet.numpy(), e_target.numpy(), atol=2e-5)
-    e_loud = embed_utterances(model, loud[None], [len(w)], AUDIO, TINY, volume_dbfs=-30.0)
+    e_loud = embed_utterances(model, loud[None], [len(w)], AUDIO, normalized)
     np.testing.assert_allclose(e_loud.numpy(), embed_utterances(model, loud[None], [len(w)], AUDIO, TINY).numpy(),
                                atol=1e-6)

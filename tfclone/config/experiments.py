@@ -84,6 +84,7 @@ class SpeakerEncoderModelConfig(Config):
     partial_frames: int = 160  # 1.6 s at 10 ms hop
     partial_rate: float = 1.3  # partial windows per second at inference (Resemblyzer: 1.3/s)
     min_coverage: float = 0.75  # keep the last partial only if it covers this much
+    volume_normalize_dbfs: Optional[float] = None  # raise quieter utterances to this RMS (Resemblyzer: -30)
     loss: Literal["softmax", "contrast"] = "softmax"
     init_w: float = 10.0
     init_b: float = -5.0

@@ -68,7 +68,7 @@ def read_split(data_dir: str, split: str, max_utterances_per_speaker: Optional[i
     return audio, speakers
 
 
-def embed_all(encoder, audio_list, config, batch_size: int = 16, volume_dbfs: Optional[float] = None) -> np.ndarray:
+def embed_all(encoder, audio_list, config, batch_size: int = 16) -> np.ndarray:
     """Utterance embeddings [K, D] of a list of waveforms, batched by similar length."""
     order = np.argsort([len(a) for a in audio_list])
     out = np.zeros([len(audio_list), config.model.embedding_dim], np.float32)
@@ -78,7 +78,7 @@ def embed_all(encoder, audio_list, config, batch_size: int = 16, volume_dbfs: Op
         batch = np.zeros([len(chunk), lengths.max()], np.float32)
         for row, i in enumerate(chunk):
             batch[row, :lengths[row]] = audio_list[i]
-        out[chunk] = embed_utterances(encoder, batch, lengths, config.audio, config.model, volume_dbfs).numpy()
+        out[chunk] = embed_utterances(encoder, batch, lengths, config.audio, config.model).numpy()
     return out
 
 

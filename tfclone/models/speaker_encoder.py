@@ -8,14 +8,13 @@ embed_utterances(): raw audio [B, S] + lengths [B] -> one embedding per utteranc
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import keras
 import tensorflow as tf
 
 from tfclone.audio import features
 from tfclone.config.audio import AudioConfig
 from tfclone.config.experiments import SpeakerEncoderModelConfig
+from tfclone.layers.tracking import track_for_checkpoints
 
 
 class SpeakerEncoder(keras.Model):
@@ -31,6 +30,7 @@ class SpeakerEncoder(keras.Model):
                       for i in range(lstm_layers)]
         self.projections = [keras.layers.Dense(lstm_projection, use_bias=False, name=f"projection_{i}")
                             for i in range(lstm_layers)] if lstm_projection else []
+        track_for_checkpoints(self, self.lstms + self.projections)
         self.linear = keras.layers.Dense(embedding_dim, name="linear")
 
     def call(self, mel, training=False):
@@ -85,13 +85,13 @@ def partial_starts(num_samples: tf.Tensor, audio: AudioConfig, model: SpeakerEnc
 
 
 def embed_utterances(encoder: SpeakerEncoder, audio_batch: tf.Tensor, audio_length: tf.Tensor,
-                     audio: AudioConfig, model: SpeakerEncoderModelConfig,
-                     volume_dbfs: Optional[float] = None) -> tf.Tensor:
+                     audio: AudioConfig, model: SpeakerEncoderModelConfig) -> tf.Tensor:
     """Raw audio [B, S] (zero-padded past each length) + lengths [B] -> utterance embeddings [B, D].
 
-    volume_dbfs: if set, each utterance is first scaled up (never down) to this RMS level, as
-    Resemblyzer's preprocess_wav does with -30 dBFS.
+    With model.volume_normalize_dbfs set, each utterance is first scaled up (never down) to that RMS
+    level, as Resemblyzer's preprocess_wav does with -30 dBFS.
     """
+    volume_dbfs = model.volume_normalize_dbfs
     audio_batch = tf.convert_to_tensor(audio_batch, tf.float32)
     audio_length = tf.cast(audio_length, tf.int32)
     mask = tf.sequence_mask(audio_length, tf.shape(audio_batch)[1], dtype=tf.float32)  # [B, S]

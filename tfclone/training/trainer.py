@@ -27,6 +27,7 @@ from absl import logging
 from tqdm import tqdm
 
 from tfclone.config.base import atomic_write_bytes
+from tfclone.layers.tracking import untracked_variables
 from tfclone.tasks.base import Task
 from tfclone.training import optimization
 from tfclone.training.strategy import is_chief
@@ -101,6 +102,9 @@ class Trainer:
         train = self.train_config
         with self.strategy.scope():
             self.model = self.task.build_model()
+            missing = untracked_variables(self.model)
+            if missing:
+                raise TrainingError(f"model variables invisible to checkpoints (kept in a Python list?): {missing}")
             self.loss_layer = self.task.build_loss()
             self.variables = list(self.model.trainable_variables)
             if self.loss_layer is not None:

@@ -1,0 +1,87 @@
+"""Shared export machinery: restore a checkpoint (asserting every model variable came from it), write a
+SavedModel with named signatures into a numbered version folder atomically, with the resolved config
+under assets/ and TF Serving warm-up requests under assets.extra/."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Dict, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from tfclone.config.base import atomic_write_text
+
+
+class ExportError(RuntimeError):
+    """The model_dir or checkpoint cannot be exported (missing, incomplete, incompatible)."""
+
+
+def restore_model(model, model_dir: str, checkpoint: Optional[str] = None) -> str:
+    """Restores `model` from the latest (or given) checkpoint; every model variable must be found."""
+    from tfclone.layers.tracking import untracked_variables
+
+    missing = untracked_variables(model)
+    if missing:
+        raise ExportError(f"model variables invisible to checkpoints (kept only in a Python list?): {missing}")
+    path = checkpoint or tf.train.latest_checkpoint(model_dir)
+    if not path:
+        raise ExportError(f"{model_dir}: no checkpoint to export (train first, or pass --checkpoint)")
+    try:
+        status = tf.train.Checkpoint(model=model).read(path)
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise ExportError(f"{path}: does not hold every variable of this model ({e})") from None
+    status.expect_partial()  # optimizer slots and loss parameters are not exported
+    return path
+
+
+def next_version(base_dir: str) -> int:
+    versions = [int(d) for d in os.listdir(base_dir) if d.isdigit()] if os.path.isdir(base_dir) else []
+    return max(versions, default=0) + 1
+
+
+def write_warmup(path: str, model_name: str, inputs: Dict[str, np.ndarray]) -> None:
+    """assets.extra/tf_serving_warmup_requests: one PredictionLog with a PredictRequest of `inputs`."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    request = predict_pb2.PredictRequest(
+        model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+    for key, value in inputs.items():
+        request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+    with tf.io.TFRecordWriter(path) as writer:
+        writer.write(log.SerializeToString())
+
+
+def save(module: tf.Module, signatures: Dict, export_base: str, model_name: str, config,
+         warmup_inputs: Dict[str, np.ndarray], extra_assets: Optional[Dict[str, str]] = None,
+         version: Optional[int] = None) -> str:
+    """Writes <export_base>/<model_name>/<version>/ atomically; returns its path."""
+    base = os.path.join(export_base, model_name)
+    version = version or next_version(base)
+    final = os.path.join(base, str(version))
+    if os.path.exists(final):
+        raise ExportError(f"{final}: already exists; choose another --version")
+    os.makedirs(base, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=base)
+    try:
+        with tempfile.TemporaryDirectory() as staging:  # tf.saved_model.save copies assets into assets/
+            config_path = os.path.join(staging, "config.yaml")
+            config.save(config_path)
+            module.config_file = tf.saved_model.Asset(config_path)
+            for name, source in (extra_assets or {}).items():
+                staged = os.path.join(staging, name)
+                shutil.copyfile(source, staged)
+                setattr(module, name.replace(".", "_") + "_file", tf.saved_model.Asset(staged))
+            tf.saved_model.save(module, tmp, signatures=signatures)
+        extra = os.path.join(tmp, "assets.extra")
+        os.makedirs(extra, exist_ok=True)
+        write_warmup(os.path.join(extra, "tf_serving_warmup_requests"), model_name, warmup_inputs)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    atomic_write_text(os.path.join(base, "LATEST"), f"{version}\n")
+    return final

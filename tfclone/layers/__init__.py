@@ -1,0 +1,1 @@
+"""Reusable Keras layers and the helpers they need."""
