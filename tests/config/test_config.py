@@ -92,6 +92,14 @@ def test_configs_are_frozen_and_save_atomically(tmp_path):
     assert SynthesizerConfig.from_yaml(path.read_text()) == config
 
 
+def test_exponent_floats_without_a_dot(tmp_path):
+    config = experiment_config("vocoder", [], "train.learning_rate=1e-3,train.min_learning_rate=5E-6")
+    assert config.train.learning_rate == 1e-3 and config.train.min_learning_rate == 5e-6
+    f = tmp_path / "c.yaml"
+    f.write_text("train: {learning_rate: 2e-4}\n")
+    assert experiment_config("vocoder", [str(f)]).train.learning_rate == 2e-4
+
+
 def test_tuple_fields_and_floats_accept_yaml_types():
     config = SynthesizerConfig().override_params("model.prenet_units=[64, 32],train.learning_rate=1")
     assert config.model.prenet_units == (64, 32)

@@ -38,7 +38,7 @@ class ToyTask(Task):
         return (tf.data.Dataset.from_tensor_slices({"x": x, "y": y, "poison": poison}).repeat()
                 .batch(batch, drop_remainder=True))
 
-    def compute_loss(self, model, loss_layer, batch, training=True):
+    def compute_loss(self, model, loss_layer, batch, training=True, step=None):
         prediction = tf.cast(model(batch["x"], training=training), tf.float32)
         target = batch["y"] + tf.math.log(1.0 - batch["poison"][:, None])  # -inf where poisoned
         per_example = tf.reduce_sum(tf.square(prediction - target), axis=-1)

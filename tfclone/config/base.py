@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tempfile
 import typing
 from typing import Any, Dict, Mapping, Tuple, Type, TypeVar, Union
@@ -18,6 +19,24 @@ C = TypeVar("C", bound="Config")
 
 class ConfigError(ValueError):
     """A config key is unknown, of the wrong type, or has an impossible value."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads 1e-3 as a string (it wants 1.0e-3); here any float literal is a float."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+               |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+               |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+               |[-+]?\.(?:inf|Inf|INF)
+               |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def yaml_load(text):
+    return yaml.load(text, Loader=_Loader)
 
 
 def _join(prefix: str, name: str) -> str:
@@ -140,7 +159,7 @@ class Config:
 
     @classmethod
     def from_yaml(cls: Type[C], text: str) -> C:
-        return cls.from_dict(yaml.safe_load(text) or {})
+        return cls.from_dict(yaml_load(text) or {})
 
     def validate(self: C, prefix: str = "") -> C:
         """Checks every section's values; returns self so calls chain. Raises ConfigError."""
@@ -200,7 +219,7 @@ def parse_params_override(params: str) -> Dict[str, Any]:
         if not key or any(not part for part in key.split(".")):
             raise ConfigError(f"params_override: '{item}' has an empty key")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = yaml_load(raw) if raw.strip() else ""
         except yaml.YAMLError as e:
             raise ConfigError(f"{key}: cannot parse value {raw!r}: {e}") from None
         node = result
@@ -237,7 +256,7 @@ def load_config(cls: Type[C], config_files=(), params_override: str = "") -> C:
             raise ConfigError(f"config file {path}: does not exist")
         with open(path, encoding="utf-8") as f:
             try:
-                data = yaml.safe_load(f) or {}
+                data = yaml_load(f.read()) or {}
             except yaml.YAMLError as e:
                 raise ConfigError(f"config file {path}: not valid YAML: {e}") from None
         try:

@@ -26,8 +26,8 @@ class TrainConfig(Config):
     clip_norm: float = 1.0  # global-norm gradient clipping; 0 disables
     checkpoint_every: int = 1000
     max_checkpoints: int = 5
-    summary_every: int = 100
-    eval_every: int = 5000
+    summary_every: int = 100  # scalars and the log line
+    eval_every: int = 5000  # pictures, audio and held-out metrics (and at the end of training)
     mixed_precision: bool = False  # mixed_float16 with a LossScaleOptimizer
     nonfinite_loss: Literal["skip", "stop"] = "skip"  # a NaN/Inf step never reaches a checkpoint
     checkpoint_input: bool = True  # checkpoint the input iterator too, so a resumed run continues the data
@@ -123,9 +123,13 @@ class SynthesizerModelConfig(Config):
     postnet_channels: int = 512
     postnet_kernel: int = 5
     stop_threshold: float = 0.5
-    max_decoder_steps_per_token: float = 10.0
+    stop_positive_weight: float = 5.0  # BCE weight of the rare "stop" class
+    max_decoder_steps_per_token: float = 10.0  # inference bound: mel frames per input token
+    attention_window_back: int = 0  # inference only: attend within [focus - back, focus + ahead]; 0, 0 = off
+    attention_window_ahead: int = 0
     guided_attention_sigma: float = 0.2
     guided_attention_weight: float = 1.0
+    guided_attention_decay_steps: int = 0  # weight halves every this many steps; 0 keeps it constant
 
     def _check(self, prefix: str) -> None:
         self._require_positive(prefix, "symbol_embedding_dim", "encoder_conv_channels", "encoder_conv_kernel",
@@ -140,6 +144,10 @@ class SynthesizerModelConfig(Config):
         if self.encoder_conv_layers < 0 or self.postnet_layers < 0:
             self._fail(prefix, "postnet_layers" if self.postnet_layers < 0 else "encoder_conv_layers",
                        "must be >= 0")
+        if self.attention_window_back < 0 or self.attention_window_ahead < 0:
+            self._fail(prefix, "attention_window_back", "window sizes must be >= 0")
+        if self.guided_attention_weight < 0 or self.guided_attention_decay_steps < 0:
+            self._fail(prefix, "guided_attention_weight", "weight and decay steps must be >= 0")
         if not self.prenet_units or any(u <= 0 for u in self.prenet_units):
             self._fail(prefix, "prenet_units", "must be a non-empty list of positive sizes")
 

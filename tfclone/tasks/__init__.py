@@ -8,4 +8,8 @@ def build_task(model: str, config) -> Task:
         from tfclone.tasks.speaker_encoder import SpeakerEncoderTask
 
         return SpeakerEncoderTask(config)
-    raise ValueError(f"model: no training task for {model!r} yet (available: speaker_encoder)")
+    if model == "synthesizer":
+        from tfclone.tasks.synthesizer import SynthesizerTask
+
+        return SynthesizerTask(config)
+    raise ValueError(f"model: no training task for {model!r} yet (available: speaker_encoder, synthesizer)")

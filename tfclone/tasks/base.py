@@ -35,16 +35,18 @@ class Task:
         """What a replica's summed per-example loss is divided by."""
         return self.config.train.batch_size
 
-    def compute_loss(self, model, loss_layer, batch, training: bool = True) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
-        """One replica's batch -> (sum of per-example losses, {metric: per-replica mean})."""
+    def compute_loss(self, model, loss_layer, batch, training: bool = True,
+                     step: Optional[tf.Tensor] = None) -> Tuple[tf.Tensor, Dict[str, tf.Tensor]]:
+        """One replica's batch -> (sum of per-example losses, {metric: per-replica mean}). `step` is the
+        global step, for terms scheduled by it."""
         raise NotImplementedError
 
     def summary_batch(self, data_dir: str):
         """A fixed local batch that `summarize` draws its pictures from, or None."""
         return None
 
-    def summarize(self, model, loss_layer, batch) -> Dict[str, bytes]:
-        """Host side, chief only: {name: PNG bytes} of the pictures worth looking at."""
+    def summarize(self, model, loss_layer, batch) -> Dict:
+        """Host side, chief only: {name: PNG bytes, or (waveform, sample_rate) for audio}."""
         return {}
 
     def evaluate(self, model, data_dir: str) -> Dict[str, float]:

@@ -40,7 +40,7 @@ class SpeakerEncoderTask(Task):
     def global_batch_size(self) -> int:
         return self.config.data.speakers_per_batch * self.config.data.utterances_per_speaker
 
-    def compute_loss(self, model, loss_layer, batch, training=True):
+    def compute_loss(self, model, loss_layer, batch, training=True, step=None):
         embeddings = model(batch["mel"], training=training)  # [N * M, D]
         similarity = loss_layer.similarity(embeddings)  # [N, M, N]
         per_utterance = tf.reshape(loss_layer(embeddings), [-1])

@@ -143,7 +143,8 @@ class Trainer:
     def _replica_step(self, batch):
         train = self.train_config
         with tf.GradientTape() as tape:
-            loss_sum, metrics = self.task.compute_loss(self.model, self.loss_layer, batch, training=True)
+            loss_sum, metrics = self.task.compute_loss(self.model, self.loss_layer, batch, training=True,
+                                                       step=self.step)
             loss = tf.cast(loss_sum, tf.float32) / float(self.task.global_batch_size())
             scaled = loss * self.loss_scale
         grads = tape.gradient(scaled, self.variables)
@@ -265,11 +266,12 @@ class Trainer:
                         tf.summary.scalar("train/loss_scale", float(self.loss_scale.numpy()))
                     if step % train.checkpoint_every == 0 or step >= train.train_steps:
                         self.manager.save(checkpoint_number=step)
-                    if self.chief and step % train.summary_every == 0:
+                    # Pictures, audio and evaluation are heavier (free-running inference): every eval_every.
+                    if self.chief and (step % train.eval_every == 0 or step >= train.train_steps):
                         summary_batch = summary_batch if summary_batch is not None else self.task.summary_batch(data_dir)
                         self._write_images(writer, step, summary_batch)
-                    if self.chief and step % train.eval_every == 0 and eval_data_dir:
-                        self._evaluate(writer, step, eval_data_dir)
+                        if eval_data_dir:
+                            self._evaluate(writer, step, eval_data_dir)
             if self._stop_signal is not None and self.manager.latest_checkpoint != os.path.join(
                     self._checkpoint_dir(), f"ckpt-{step}"):
                 self.manager.save(checkpoint_number=step)
@@ -286,11 +288,19 @@ class Trainer:
     def _write_images(self, writer, step: int, batch) -> None:
         if batch is None:
             return
-        images = self.task.summarize(self.model, self.loss_layer, batch)
+        views = self.task.summarize(self.model, self.loss_layer, batch)
+        plots_dir = os.path.join(self.model_dir, "plots")
         with writer.as_default(step=step):
-            for name, png in images.items():
-                tf.summary.image(name, tf.image.decode_png(png)[None], step=step)
-                atomic_write_bytes(os.path.join(self.model_dir, "plots", f"{name}.png"), png)
+            for name, view in views.items():
+                if isinstance(view, bytes):
+                    tf.summary.image(name, tf.image.decode_png(view)[None], step=step)
+                    atomic_write_bytes(os.path.join(plots_dir, f"{name}.png"), view)
+                else:  # (waveform, sample_rate)
+                    audio, rate = view
+                    tf.summary.audio(name, np.asarray(audio, np.float32)[None, :, None], rate, step=step)
+                    from tfclone.audio.io import save as save_audio
+
+                    save_audio(os.path.join(plots_dir, f"{name}.wav"), audio, rate)
 
     def _evaluate(self, writer, step: int, data_dir: str) -> None:
         try:

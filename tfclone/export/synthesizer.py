@@ -1,0 +1,56 @@
+"""The synthesizer's SavedModel: serving_default(token_ids i32[B, T], token_length i32[B],
+speaker_embedding f32[B, D]) -> mel f32[B, F, 80], mel_length i32[B], alignment f32[B, F', T].
+The free-running decode loop runs in the graph; the vocabulary and config ship as assets."""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from tfclone.config import SynthesizerConfig
+from tfclone.export import base
+from tfclone.models.tacotron2 import build_tacotron2
+from tfclone.text import text_to_ids
+from tfclone.text.symbols import SymbolTable
+
+
+class SynthesizerModule(tf.Module):
+    def __init__(self, model, config: SynthesizerConfig, prenet_dropout: bool = True):
+        super().__init__(name="synthesizer")
+        self.model = model
+        self._prenet_dropout = prenet_dropout
+        dim = config.model.speaker_embedding_dim
+        self.serve = tf.function(self._serve, input_signature=[
+            tf.TensorSpec([None, None], tf.int32, name="token_ids"),
+            tf.TensorSpec([None], tf.int32, name="token_length"),
+            tf.TensorSpec([None, dim], tf.float32, name="speaker_embedding")])
+
+    def _serve(self, token_ids, token_length, speaker_embedding):
+        out = self.model.infer(token_ids, token_length, speaker_embedding, prenet_dropout=self._prenet_dropout)
+        return {"mel": tf.identity(out["mel"], name="mel"), "mel_length": tf.identity(out["mel_length"], name="mel_length"),
+                "alignment": tf.identity(out["alignment"], name="alignment")}
+
+
+def export_synthesizer(config: SynthesizerConfig, model_dir: str, export_base: str,
+                       checkpoint: Optional[str] = None, version: Optional[int] = None,
+                       prenet_dropout: bool = True, symbols: Optional[SymbolTable] = None) -> str:
+    """prenet_dropout=False gives deterministic output (Tacotron 2 keeps it on for better prosody)."""
+    symbols = symbols or SymbolTable()
+    model = build_tacotron2(len(symbols), config.audio, config.model)
+    base.restore_model(model, model_dir, checkpoint)
+    module = SynthesizerModule(model, config, prenet_dropout)
+    ids = [text_to_ids("Hello, this is a warm-up request.", symbols), text_to_ids("Thank you.", symbols)]
+    token_ids = np.zeros([2, max(map(len, ids))], np.int32)
+    for i, row in enumerate(ids):
+        token_ids[i, :len(row)] = row
+    embedding = np.ones([2, config.model.speaker_embedding_dim], np.float32) / np.sqrt(config.model.speaker_embedding_dim)
+    with tempfile.TemporaryDirectory() as tmp:
+        symbols_path = os.path.join(tmp, "symbols.txt")
+        symbols.save(symbols_path)
+        return base.save(module, {"serving_default": module.serve}, export_base, "synthesizer", config,
+                         {"token_ids": token_ids, "token_length": np.array([len(r) for r in ids], np.int32),
+                          "speaker_embedding": embedding},
+                         extra_assets={"symbols.txt": symbols_path}, version=version)

@@ -1,0 +1,212 @@
+"""Tacotron 2 (arXiv 1712.05884) conditioned on a speaker embedding (SV2TTS, arXiv 1806.04558 §2.2).
+
+Encoder: symbol embedding -> conv blocks -> BiLSTM; the speaker embedding is concatenated to every encoder
+output. Decoder: prenet -> attention LSTM (zoneout) -> location-sensitive attention -> decoder LSTM
+(zoneout) -> r mel frames + a stop logit per step; postnet (conv stack) adds a residual.
+
+One decode loop (`_decode`, a tf.while_loop) serves teacher-forced training (`call`) and free-running
+inference (`infer`); the only difference is where each step's previous frame comes from.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import keras
+import tensorflow as tf
+
+from tfclone.config.audio import AudioConfig
+from tfclone.config.experiments import SynthesizerModelConfig
+from tfclone.layers.tacotron import ConvBlock, LocationSensitiveAttention, Prenet, ZoneoutLSTMCell
+from tfclone.layers.tracking import track_for_checkpoints
+
+_CONFIG_KEYS = ("symbol_embedding_dim", "encoder_conv_layers", "encoder_conv_channels", "encoder_conv_kernel",
+                "encoder_lstm_units", "speaker_embedding_dim", "attention_dim", "attention_filters",
+                "attention_kernel", "prenet_units", "prenet_dropout", "decoder_lstm_units", "zoneout", "dropout",
+                "reduction_factor", "postnet_layers", "postnet_channels", "postnet_kernel", "stop_threshold",
+                "max_decoder_steps_per_token", "attention_window_back", "attention_window_ahead")
+
+
+class Tacotron2(keras.Model):
+    def __init__(self, num_symbols: int, n_mels: int = 80, pad_value: float = -11.5129, **params):
+        super().__init__(name=params.pop("name", "tacotron2"), **{k: params.pop(k) for k in ("dtype",) if k in params})
+        defaults = SynthesizerModelConfig()
+        self.params = {k: params.get(k, getattr(defaults, k)) for k in _CONFIG_KEYS}
+        unknown = set(params) - set(_CONFIG_KEYS) - {"trainable"}
+        if unknown:
+            raise ValueError(f"Tacotron2: unknown arguments {sorted(unknown)}")
+        p = self.params
+        self.num_symbols, self.n_mels, self.pad_value = num_symbols, n_mels, pad_value
+        self.r = p["reduction_factor"]
+        self.embedding = keras.layers.Embedding(num_symbols, p["symbol_embedding_dim"], name="symbol_embedding")
+        self.encoder_convs = [ConvBlock(p["encoder_conv_channels"], p["encoder_conv_kernel"], "relu", p["dropout"],
+                                        name=f"encoder_conv_{i}") for i in range(p["encoder_conv_layers"])]
+        self.encoder_lstm = keras.layers.Bidirectional(
+            keras.layers.LSTM(p["encoder_lstm_units"], return_sequences=True), name="encoder_lstm")
+        self.prenet = Prenet(p["prenet_units"], p["prenet_dropout"], name="prenet")
+        self.attention_cell = ZoneoutLSTMCell(p["decoder_lstm_units"], p["zoneout"], name="attention_lstm")
+        self.attention = LocationSensitiveAttention(p["attention_dim"], p["attention_filters"], p["attention_kernel"],
+                                                    name="attention")
+        self.decoder_cell = ZoneoutLSTMCell(p["decoder_lstm_units"], p["zoneout"], name="decoder_lstm")
+        self.frame_projection = keras.layers.Dense(n_mels * self.r, name="frame_projection")
+        self.stop_projection = keras.layers.Dense(1, name="stop_projection")
+        self.postnet = [ConvBlock(p["postnet_channels"] if i < p["postnet_layers"] - 1 else n_mels,
+                                  p["postnet_kernel"], "tanh" if i < p["postnet_layers"] - 1 else None, p["dropout"],
+                                  name=f"postnet_{i}") for i in range(p["postnet_layers"])]
+        track_for_checkpoints(self, self.encoder_convs + self.postnet)
+
+    # ---------------------------------------------------------------------------------------- encoder
+    def encode(self, token_ids, token_length, speaker_embedding, training=False):
+        """ids [B, T], lengths [B], embedding [B, D] -> memory [B, T, 2 * units + D], mask [B, T]."""
+        mask = tf.sequence_mask(token_length, tf.shape(token_ids)[1])
+        x = self.embedding(token_ids)  # [B, T, emb]
+        for conv in self.encoder_convs:
+            x = conv(x, mask=mask, training=training)
+        x = self.encoder_lstm(x, mask=mask, training=training)  # [B, T, 2 * units]
+        speaker = tf.tile(tf.cast(speaker_embedding, x.dtype)[:, None, :], [1, tf.shape(x)[1], 1])
+        memory = tf.concat([x, speaker], axis=-1) * tf.cast(mask, x.dtype)[..., None]
+        return memory, mask
+
+    # ---------------------------------------------------------------------------------------- decoder
+    def _initial_state(self, batch, max_tokens, memory):
+        units = self.params["decoder_lstm_units"]
+        zeros = lambda n: tf.zeros([batch, n], memory.dtype)  # noqa: E731
+        return {"att_h": zeros(units), "att_c": zeros(units), "dec_h": zeros(units), "dec_c": zeros(units),
+                "context": zeros(memory.shape[-1]), "weights": tf.zeros([batch, max_tokens], tf.float32),
+                "cumulative": tf.zeros([batch, max_tokens], tf.float32)}
+
+    def _window(self, state, max_tokens):
+        back, ahead = self.params["attention_window_back"], self.params["attention_window_ahead"]
+        if not (back or ahead):
+            return None
+        focus = tf.argmax(state["weights"], axis=-1, output_type=tf.int32)[:, None]  # [B, 1]
+        position = tf.range(max_tokens)[None, :]
+        return tf.logical_and(position >= focus - back, position <= focus + ahead)
+
+    def decoder_step(self, previous_frame, state, memory, processed_memory, mask, training=False,
+                     dropout_seed=None, always_dropout=True, windowed=False):
+        """One step: previous frame [B, n_mels] -> (frames [B, r * n_mels], stop logit [B], new state)."""
+        x = self.prenet(previous_frame, dropout_seed=dropout_seed, always_dropout=always_dropout, training=training)
+        att_h, (att_h, att_c) = self.attention_cell(tf.concat([x, state["context"]], -1),
+                                                    [state["att_h"], state["att_c"]], training=training)
+        window = self._window(state, tf.shape(mask)[1]) if windowed else None
+        context, weights = self.attention(att_h, memory, processed_memory, mask, state["weights"],
+                                          state["cumulative"], window)
+        context = tf.cast(context, att_h.dtype)
+        dec_h, (dec_h, dec_c) = self.decoder_cell(tf.concat([att_h, context], -1), [state["dec_h"], state["dec_c"]],
+                                                  training=training)
+        out = tf.concat([dec_h, context], -1)
+        frames = tf.cast(self.frame_projection(out), tf.float32)
+        stop = tf.cast(self.stop_projection(out)[:, 0], tf.float32)
+        new_state = {"att_h": att_h, "att_c": att_c, "dec_h": dec_h, "dec_c": dec_c, "context": context,
+                     "weights": tf.cast(weights, tf.float32),
+                     "cumulative": state["cumulative"] + tf.cast(weights, tf.float32)}
+        return frames, stop, new_state
+
+    def _decode(self, memory, mask, max_steps, teacher_frames=None, training=False, dropout_seed=None,
+                always_dropout=True):
+        """The decode loop. teacher_frames [B, steps, n_mels] (teacher forcing) or None (free running:
+        stop when every item's stop probability passed the threshold, or at max_steps).
+        Returns frames [B, steps * r, n_mels], stop logits [B, steps], alignment [B, steps, T], lengths [B]
+        (decoder steps up to and including each item's first stop)."""
+        batch, max_tokens = tf.shape(memory)[0], tf.shape(memory)[1]
+        processed = self.attention.process_memory(memory)
+        free_running = teacher_frames is None
+        state = self._initial_state(batch, max_tokens, memory)
+        frames_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        stops_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        align_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        previous = tf.zeros([batch, self.n_mels], memory.dtype)  # the <GO> frame
+        finished = tf.zeros([batch], tf.bool)
+        lengths = tf.fill([batch], max_steps)
+
+        def condition(i, previous, state, finished, lengths, frames_ta, stops_ta, align_ta):
+            go_on = i < max_steps
+            if free_running:
+                go_on = tf.logical_and(go_on, tf.logical_not(tf.reduce_all(finished)))
+            return go_on
+
+        def body(i, previous, state, finished, lengths, frames_ta, stops_ta, align_ta):
+            seed = None if dropout_seed is None else tf.stack([dropout_seed, tf.cast(i, tf.int32) * 7919])
+            frames, stop, state = self.decoder_step(previous, state, memory, processed, mask, training, seed,
+                                                    always_dropout, windowed=free_running)
+            stopped_now = tf.logical_and(tf.logical_not(finished), tf.sigmoid(stop) > self.params["stop_threshold"])
+            lengths = tf.where(stopped_now, i + 1, lengths)
+            finished = tf.logical_or(finished, stopped_now)
+            if free_running:
+                previous = tf.cast(frames[:, -self.n_mels:], memory.dtype)
+            else:
+                previous = tf.cast(teacher_frames[:, tf.minimum(i + 1, tf.shape(teacher_frames)[1] - 1)], memory.dtype)
+            return (i + 1, previous, state, finished, lengths, frames_ta.write(i, frames),
+                    stops_ta.write(i, stop), align_ta.write(i, state["weights"]))
+
+        if not free_running:
+            previous = tf.cast(teacher_frames[:, 0], memory.dtype)
+        loop = tf.while_loop(condition, body, (tf.constant(0), previous, state, finished, lengths,
+                                               frames_ta, stops_ta, align_ta),
+                             maximum_iterations=max_steps)
+        _, _, _, _, lengths, frames_ta, stops_ta, align_ta = loop
+        frames = tf.transpose(frames_ta.stack(), [1, 0, 2])  # [B, steps, r * n_mels]
+        steps = tf.shape(frames)[1]
+        frames = tf.reshape(frames, [batch, steps * self.r, self.n_mels])
+        stops = tf.transpose(stops_ta.stack(), [1, 0])  # [B, steps]
+        alignment = tf.transpose(align_ta.stack(), [1, 0, 2])  # [B, steps, T]
+        return frames, stops, alignment, tf.minimum(lengths, steps)
+
+    def apply_postnet(self, mel, training=False):
+        if not self.postnet:
+            return mel
+        x = mel
+        for conv in self.postnet:
+            x = conv(x, training=training)
+        return mel + tf.cast(x, mel.dtype)
+
+    # ------------------------------------------------------------------------------------------- API
+    def call(self, inputs: Dict[str, tf.Tensor], training=False):
+        """Teacher forcing. inputs: token_ids [B, T], token_length [B], speaker_embedding [B, D], mel [B, F, n_mels].
+        Returns mel_before/mel_after [B, F, n_mels], stop_logits [B, ceil(F / r)], alignment [B, ceil(F / r), T]."""
+        memory, mask = self.encode(inputs["token_ids"], inputs["token_length"], inputs["speaker_embedding"], training)
+        mel = tf.cast(inputs["mel"], tf.float32)
+        frames = tf.shape(mel)[1]
+        steps = (frames + self.r - 1) // self.r
+        padded = tf.pad(mel, [[0, 0], [0, steps * self.r - frames], [0, 0]], constant_values=self.pad_value)
+        # Step i+1 is fed the last frame of group i; step 0 gets the <GO> (zero) frame.
+        teacher = tf.concat([tf.zeros_like(padded[:, :1]), padded[:, self.r - 1::self.r][:, :-1]], axis=1)
+        mel_before, stops, alignment, _ = self._decode(memory, mask, steps, teacher, training, always_dropout=True)
+        mel_before = mel_before[:, :frames]
+        return {"mel_before": mel_before, "mel_after": self.apply_postnet(mel_before, training)[:, :frames],
+                "stop_logits": stops, "alignment": alignment}
+
+    def infer(self, token_ids, token_length, speaker_embedding, max_steps=None, prenet_dropout: bool = True,
+              dropout_seed: Optional[tf.Tensor] = None):
+        """Free running, batched. Returns mel [B, F, n_mels] (padding past each mel_length set to the pad
+        value), mel_length [B] (frames), alignment [B, steps, T]. prenet_dropout=False makes the output
+        deterministic; a dropout_seed makes the dropout masks reproducible (stateless)."""
+        memory, mask = self.encode(token_ids, token_length, speaker_embedding, training=False)
+        if max_steps is None:
+            bound = tf.cast(tf.reduce_max(token_length), tf.float32) * self.params["max_decoder_steps_per_token"]
+            max_steps = tf.cast(tf.math.ceil(bound / self.r), tf.int32) + 1
+        frames, _, alignment, lengths = self._decode(memory, mask, max_steps, None, False, dropout_seed,
+                                                     always_dropout=prenet_dropout)
+        mel = self.apply_postnet(frames)
+        mel_length = lengths * self.r
+        valid = tf.sequence_mask(mel_length, tf.shape(mel)[1])[..., None]
+        mel = tf.where(valid, mel, self.pad_value)
+        return {"mel": mel, "mel_length": mel_length, "alignment": alignment}
+
+    def get_config(self):
+        return {**super().get_config(), "num_symbols": self.num_symbols, "n_mels": self.n_mels,
+                "pad_value": self.pad_value, **self.params}
+
+
+def build_tacotron2(num_symbols: int, audio: AudioConfig, model: SynthesizerModelConfig) -> Tacotron2:
+    """Config -> built model (weights created by one eager teacher-forced call on a tiny batch)."""
+    import numpy as np
+
+    pad_value = float(np.log(audio.log_floor)) if audio.mel_scale == "log" else 0.0
+    params = {k: getattr(model, k) for k in _CONFIG_KEYS}
+    params["prenet_units"] = tuple(params["prenet_units"])
+    tacotron = Tacotron2(num_symbols, audio.n_mels, pad_value, **params)
+    tacotron({"token_ids": tf.ones([1, 3], tf.int32), "token_length": tf.constant([3]),
+              "speaker_embedding": tf.zeros([1, model.speaker_embedding_dim]),
+              "mel": tf.zeros([1, model.reduction_factor * 2, audio.n_mels])})
+    return tacotron
