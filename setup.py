@@ -43,6 +43,7 @@ setup(
             "tfclone-preprocess=tools.preprocess:run",
             "tfclone-train=tools.train:run",
             "tfclone-evaluate=tools.evaluate:run",
+            "tfclone-embed=tools.embed:run",
             "tfclone-export=tools.export:run",
             "tfclone-import-resemblyzer=tools.import_resemblyzer:run",
         ],

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -123,3 +124,28 @@ def test_multi_worker_two_processes_end_with_identical_weights(local_shards, tmp
     assert digests[0] == digests[1]
     assert (model_dir / "ckpt-20.index").exists()  # the chief (worker 0) writes model_dir
     assert not (model_dir / ".tmp-workers" / "worker-1").exists()  # worker 1's copy is cleaned up
+
+
+def synthesizer_command(shards, model_dir, *extra, overrides=""):
+    params = ("train.batch_size=4,train.checkpoint_every=10,train.summary_every=5,train.eval_every=10,"
+              "data.max_mel_frames=300")
+    return [sys.executable, "-m", "tools.train", "--model=synthesizer", "--config=configs/synthesizer/tiny.yaml",
+            f"--data_dir={shards}", f"--model_dir={model_dir}",
+            f"--params_override={params}" + ("," + overrides if overrides else ""), *extra]
+
+
+@pytest.mark.parametrize("variant", ["mirrored", "mixed_precision"])
+def test_synthesizer_trains_under_mirrored_and_mixed_precision(local_shards, tmp_path, repo_root, variant):
+    extra = ["--strategy=mirrored", "--num_cpu_devices=2"] if variant == "mirrored" else []
+    overrides = "train.train_steps=10" + (",train.mixed_precision=true" if variant == "mixed_precision" else "")
+    result = run(synthesizer_command(local_shards, tmp_path / variant, *extra, overrides=overrides), repo_root)
+    assert result.returncode == 0, result.stderr[-3000:]
+    logged = steps_logged(result.stderr)
+    assert [s for s, _ in logged] == [5, 10] and all(np.isfinite(v) for _, v in logged)
+    plots = {p.name for p in (tmp_path / variant / "plots").iterdir()}
+    assert {"alignment_teacher_forced.png", "alignment_inference.png", "mel_target.png"} <= plots
+    # Resuming continues at step 10.
+    more = run(synthesizer_command(local_shards, tmp_path / variant, *extra,
+                                   overrides=overrides.replace("train_steps=10", "train_steps=15")), repo_root)
+    assert more.returncode == 0, more.stderr[-3000:]
+    assert "at step 10" in more.stderr and steps_logged(more.stderr)[-1][0] == 15

@@ -1,11 +1,18 @@
 """The per-utterance speaker-embedding tables stored beside the shards (SV2TTS: the synthesizer is
-conditioned on the encoder's embedding of each training utterance). Row = the record's INDEX."""
+conditioned on the encoder's embedding of each training utterance). Row = the record's INDEX.
+
+`compute_embeddings` runs an exported speaker encoder (a SavedModel, as TF Serving would) over every
+utterance of every split and writes the tables."""
 from __future__ import annotations
 
+import glob
+import json
 import os
 import tempfile
+from typing import Dict
 
 import numpy as np
+from tqdm import tqdm
 
 from tfclone.data import records
 
@@ -26,3 +33,32 @@ def write_embeddings(data_dir: str, split: str, table: np.ndarray) -> str:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def compute_embeddings(data_dir: str, encoder_export_dir: str, batch_size: int = 16) -> Dict[str, str]:
+    """Embeds every utterance of each split with the SavedModel at `encoder_export_dir`; returns the paths.
+    Rows of utterances that preprocessing skipped stay zero (no record refers to them)."""
+    import tensorflow as tf
+
+    if not os.path.isfile(os.path.join(encoder_export_dir, "saved_model.pb")):
+        raise ValueError(f"{encoder_export_dir}: not a SavedModel (export the speaker encoder first)")
+    serve = tf.saved_model.load(encoder_export_dir).signatures["serving_default"]
+    with open(os.path.join(data_dir, "summary.json"), encoding="utf-8") as f:
+        sizes = json.load(f)["split_sizes"]
+    paths = {}
+    for split, rows in sizes.items():
+        files = sorted(glob.glob(os.path.join(data_dir, "tfrecords", split, "*.tfrecord")))
+        if not rows or not files:
+            continue
+        table = None
+        dataset = (tf.data.TFRecordDataset(files).map(records.parse_example)
+                   .map(lambda e: {"audio": e[records.AUDIO], "audio_length": e[records.AUDIO_LENGTH],
+                                   "index": e[records.INDEX]})
+                   .padded_batch(batch_size))
+        for batch in tqdm(dataset, desc=f"embed {split}", unit="batch"):
+            embedding = serve(audio=batch["audio"], audio_length=batch["audio_length"])["embedding"].numpy()
+            if table is None:
+                table = np.zeros([rows, embedding.shape[1]], np.float32)
+            table[batch["index"].numpy()] = embedding
+        paths[split] = write_embeddings(data_dir, split, table)
+    return paths

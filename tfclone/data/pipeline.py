@@ -170,8 +170,9 @@ def load_embeddings(data_dir: str, split: str, dim: int) -> np.ndarray:
 
 def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "train",
                         input_context: Optional[tf.distribute.InputContext] = None,
-                        repeat: bool = True) -> tf.data.Dataset:
-    """Batches of (ids, log-mel targets, stop targets, speaker embedding), bucketed by token length."""
+                        repeat: bool = True, seed_offset: int = 0) -> tf.data.Dataset:
+    """Batches of (ids, log-mel targets, stop targets, speaker embedding), bucketed by token length.
+    `seed_offset` reseeds the shuffles (a resumed run whose iterator could not be checkpointed)."""
     audio, data = config.audio, config.data
     _check_rate(data_dir, audio)
     batch = _per_replica(config.train.batch_size, input_context)
@@ -180,7 +181,7 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
     files = tf.data.Dataset.from_tensor_slices(_split_files(data_dir, split))
     if input_context is not None:
         files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    seed = _seed(config)
+    seed = _seed(config) + seed_offset
     ds = files.shuffle(1024, seed=seed)
     ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE,
                        deterministic=bool(data.deterministic))
@@ -207,7 +208,8 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
     ds = ds.bucket_by_sequence_length(
         lambda e: e["token_length"], bucket_boundaries=boundaries, bucket_batch_sizes=[batch] * (len(boundaries) + 1),
         padded_shapes={records.TOKEN_IDS: [None], "token_length": [], "mel": [None, audio.n_mels],
-                       "mel_length": [], "stop_target": [None], "speaker_embedding": [None]},
+                       "mel_length": [], "stop_target": [None],
+                       "speaker_embedding": [config.model.speaker_embedding_dim]},
         padding_values={records.TOKEN_IDS: 0, "token_length": 0, "mel": pad_mel, "mel_length": 0,
                         "stop_target": 1.0, "speaker_embedding": 0.0},
         drop_remainder=repeat)
@@ -216,7 +218,8 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
 
 # ---------------------------------------------------------------------------------------------- vocoder
 def vocoder_dataset(config: VocoderConfig, data_dir: str, split: str = "train",
-                    input_context: Optional[tf.distribute.InputContext] = None) -> tf.data.Dataset:
+                    input_context: Optional[tf.distribute.InputContext] = None,
+                    seed_offset: int = 0) -> tf.data.Dataset:
     """Endless batches of random segments: audio [B, K * hop] with its mel frames [B, K, n_mels].
 
     Frame t is centred on sample t * hop, so frames s..s+K-1 go with samples [s * hop, (s + K) * hop).
@@ -230,7 +233,7 @@ def vocoder_dataset(config: VocoderConfig, data_dir: str, split: str = "train",
     files = tf.data.Dataset.from_tensor_slices(_split_files(data_dir, split))
     if input_context is not None:
         files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
-    seed = _seed(config)
+    seed = _seed(config) + seed_offset
     ds = files.shuffle(1024, seed=seed).repeat()
     ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE,
                        deterministic=bool(data.deterministic))

@@ -62,7 +62,8 @@ class Tacotron2(keras.Model):
         for conv in self.encoder_convs:
             x = conv(x, mask=mask, training=training)
         x = self.encoder_lstm(x, mask=mask, training=training)  # [B, T, 2 * units]
-        speaker = tf.tile(tf.cast(speaker_embedding, x.dtype)[:, None, :], [1, tf.shape(x)[1], 1])
+        speaker = tf.ensure_shape(tf.cast(speaker_embedding, x.dtype), [None, self.params["speaker_embedding_dim"]])
+        speaker = tf.tile(speaker[:, None, :], [1, tf.shape(x)[1], 1])
         memory = tf.concat([x, speaker], axis=-1) * tf.cast(mask, x.dtype)[..., None]
         return memory, mask
 
@@ -71,7 +72,8 @@ class Tacotron2(keras.Model):
         units = self.params["decoder_lstm_units"]
         zeros = lambda n: tf.zeros([batch, n], memory.dtype)  # noqa: E731
         return {"att_h": zeros(units), "att_c": zeros(units), "dec_h": zeros(units), "dec_c": zeros(units),
-                "context": zeros(memory.shape[-1]), "weights": tf.zeros([batch, max_tokens], tf.float32),
+                "context": zeros(2 * self.params["encoder_lstm_units"] + self.params["speaker_embedding_dim"]),
+                "weights": tf.zeros([batch, max_tokens], tf.float32),
                 "cumulative": tf.zeros([batch, max_tokens], tf.float32)}
 
     def _window(self, state, max_tokens):

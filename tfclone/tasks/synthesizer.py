@@ -35,7 +35,7 @@ class SynthesizerTask(Task):
         path = os.path.join(data_dir, "symbols.txt")
         if os.path.isfile(path) and SymbolTable.load(path) != self.symbols:
             raise pipeline.DataError(f"{path}: the shards use another symbol table than this synthesizer")
-        return pipeline.synthesizer_dataset(self.config, data_dir, split, input_context)
+        return pipeline.synthesizer_dataset(self.config, data_dir, split, input_context, seed_offset=seed_offset)
 
     def guided_weight(self, step):
         model = self.config.model

@@ -123,10 +123,14 @@ class Trainer:
                           loss_scale=self.loss_scale, good_steps=self.good_steps)
         if self.loss_layer is not None:
             trackables["loss"] = self.loss_layer
-        with_iterator = train.checkpoint_input and self.task.input_checkpointable
-        if with_iterator:  # the iterator must be in the checkpoint before it is restored
+        with_iterator = False
+        if train.checkpoint_input and self.task.input_checkpointable:
+            # The iterator must be in the checkpoint before it is restored. Iterators over several local
+            # devices (MirroredStrategy) are not checkpointable; those runs reseed by the step instead.
             self.iterator = iter(self._distributed_inputs(data_dir, 0))
-            trackables["iterator"] = self.iterator
+            with_iterator = isinstance(self.iterator, tf.__internal__.tracking.Trackable)
+            if with_iterator:
+                trackables["iterator"] = self.iterator
         self.checkpoint = tf.train.Checkpoint(**trackables)
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
                                                   max_to_keep=train.max_checkpoints)
