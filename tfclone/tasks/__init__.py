@@ -12,4 +12,8 @@ def build_task(model: str, config) -> Task:
         from tfclone.tasks.synthesizer import SynthesizerTask
 
         return SynthesizerTask(config)
-    raise ValueError(f"model: no training task for {model!r} yet (available: speaker_encoder, synthesizer)")
+    if model == "vocoder":
+        from tfclone.tasks.vocoder import VocoderTask
+
+        return VocoderTask(config)
+    raise ValueError(f"model: unknown model {model!r} (speaker_encoder, synthesizer, vocoder)")

@@ -1,0 +1,47 @@
+"""WaveNet vocoder training: random hop-aligned segments, mu-law cross entropy, generated-audio summaries."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfclone.data import pipeline
+from tfclone.models.wavenet import build_wavenet, wavenet_loss
+from tfclone.tasks.base import Task
+from tfclone.training import plots
+
+
+class VocoderTask(Task):
+    name = "vocoder"
+    metric_names = ("loss",)
+
+    def build_model(self):
+        return build_wavenet(self.config.audio, self.config.model)
+
+    def build_inputs(self, data_dir, split="train", input_context=None, seed_offset=0):
+        return pipeline.vocoder_dataset(self.config, data_dir, split, input_context, seed_offset=seed_offset)
+
+    def compute_loss(self, model, loss_layer, batch, training=True, step=None):
+        per_example = wavenet_loss(model(batch, training=training), batch["audio"], self.config.model.mulaw_channels)
+        return tf.reduce_sum(per_example), {"loss": tf.reduce_mean(per_example)}
+
+    def summary_batch(self, data_dir: str):
+        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
+        for split in ("validation", "train"):
+            try:
+                return next(iter(pipeline.vocoder_dataset(config, data_dir, split)))
+            except (pipeline.DataError, StopIteration) as e:
+                logging.info("no %s summary batch: %s", split, e)
+        return None
+
+    def summarize(self, model, loss_layer, batch) -> Dict:
+        audio, _ = model.generate(batch["mel"][:1], seed=tf.constant([0, 0]))
+        generated = audio[0].numpy()
+        rate = self.config.audio.sample_rate
+        return {"generated_audio": (generated, rate), "target_audio": (batch["audio"][0].numpy(), rate),
+                "waveforms": plots.curves_png([(np.arange(len(generated)) / rate, batch["audio"][0].numpy(), "target"),
+                                               (np.arange(len(generated)) / rate, generated, "generated")],
+                                              "vocoder segment", "seconds", "amplitude")}
