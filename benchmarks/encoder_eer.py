@@ -24,8 +24,6 @@ flags.DEFINE_string("config", "configs/speaker_encoder/tiny.yaml", "Encoder conf
 
 def main(argv):
     del argv
-    import numpy as np
-
     from tfclone.config import experiment_config
     from tfclone.data.make_corpus import make_corpus
     from tfclone.data.preprocess import PreprocessOptions, preprocess
@@ -72,7 +70,6 @@ def main(argv):
     print(f"{'encoder':<32}{'steps':>9}{'EER':>9}{'minDCF':>9}")
     for name, n, _, m in rows:
         print(f"{name:<32}{n:>9}{m['eer']:>9.2%}{m['min_dcf']:>9.3f}")
-    del np
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Each reader on a tiny tree built here in that corpus's real file layout and metadata format."""
 import os
 
-import numpy as np
 import pytest
 import soundfile as sf
 

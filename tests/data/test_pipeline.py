@@ -8,7 +8,6 @@ from tfclone.audio import features
 from tfclone.config import experiment_config
 from tfclone.data import pipeline, records
 
-from tests.conftest import manifest
 
 
 def config(model, overrides=""):

@@ -6,14 +6,15 @@ utterance of every split and writes the tables."""
 from __future__ import annotations
 
 import glob
+import io
 import json
 import os
-import tempfile
 from typing import Dict
 
 import numpy as np
 from tqdm import tqdm
 
+from tfclone.config.base import atomic_write_bytes
 from tfclone.data import records
 
 
@@ -23,15 +24,9 @@ def write_embeddings(data_dir: str, split: str, table: np.ndarray) -> str:
     if table.ndim != 2 or not np.all(np.isfinite(table)):
         raise ValueError(f"embeddings for {split}: need a finite [rows, dim] array, got shape {table.shape}")
     path = records.embeddings_path(data_dir, split)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npy", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, table)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    buffer = io.BytesIO()
+    np.save(buffer, table)
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

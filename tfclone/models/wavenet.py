@@ -113,7 +113,6 @@ class WaveNet(keras.Model):
         k, two_g = self.kernel_size, 2 * self.gate_channels
         projected = tf.reshape(tf.tensordot(condition, condition_kernel, axes=1), [batch, steps, len(self.blocks), two_g])
         projected = tf.transpose(projected, [1, 2, 0, 3])  # [S, L, B, 2G]: one slice per step
-        zeros = tf.zeros([batch, self.residual_channels], tf.float32)
         histories = []
         for d in self.dilations:
             # x_in[t] is written at index t + (k-1) d and read at t + j d, j < k-1. The first (k-1) d are zeros.

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict
 
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
