@@ -1,5 +1,7 @@
 """WaveNet: the fast incremental path is the same model as the convolutional one, folding reassembles
 segments exactly, and a short clip overfits."""
+import dataclasses
+
 import keras
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ from tfclone.audio import mulaw
 from tfclone.audio.features import mel_spectrogram
 from tfclone.audio.synthetic import speech_like
 from tfclone.config import experiment_config
-from tfclone.models.wavenet import build_wavenet, wavenet_loss
+from tfclone.models.wavenet import build_wavenet, mixture_of_logistics_nll, wavenet_loss
 
 
 def config(overrides=""):
@@ -80,3 +82,134 @@ def test_overfits_a_short_clip():
     for _ in range(300):
         last = float(step())
     assert last < first / 2.5, (first, last)  # cross entropy from ~ln(256) = 5.5 falls 2.5-fold
+
+
+# ---------------------------------------------------------------------------- mixture of logistics
+def numpy_mol_nll(outputs, audio, bits=16):
+    """Straight from the definition, in float64: P(bin) = sum_k pi_k [sigmoid((x + h - mu_k) / s_k) -
+    sigmoid((x - h - mu_k) / s_k)], with the lowest bin taking (-inf, x + h] and the highest [x - h, inf).
+    The difference is taken as (e^b - e^a) / ((1 + e^a)(1 + e^b)) so float64 does not cancel it to 0."""
+    outputs = outputs.astype(np.float64)
+    k = outputs.shape[-1] // 3
+    logits, means, log_scales = outputs[..., :k], outputs[..., k:2 * k], np.maximum(outputs[..., 2 * k:], -14.0)
+    weights = np.exp(logits - logits.max(-1, keepdims=True))
+    weights /= weights.sum(-1, keepdims=True)
+    levels = 2 ** (bits - 1) - 1
+    x = (np.round(np.clip(audio, -1, 1) * levels) / levels)[..., None]
+    h = 1.0 / (2 * levels)
+    sigmoid = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    b, a = (x + h - means) / np.exp(log_scales), (x - h - means) / np.exp(log_scales)
+    middle = sigmoid(b) * sigmoid(-a) * -np.expm1(a - b)
+    p = np.where(x >= 1.0, sigmoid(-a), np.where(x <= -1.0, sigmoid(b), middle))
+    return -np.log((weights * p).sum(-1))
+
+
+def test_mixture_of_logistics_nll_matches_the_definition():
+    rng = np.random.default_rng(0)
+    k = 4
+    outputs = np.concatenate([rng.normal(size=(3, 50, k)), rng.uniform(-0.9, 0.9, (3, 50, k)),
+                              rng.uniform(-6.0, -1.0, (3, 50, k))], axis=-1).astype(np.float32)
+    audio = rng.uniform(-1, 1, (3, 50)).astype(np.float32)
+    audio[0, :3] = [-1.0, 1.0, 0.0]  # both edge bins and the centre
+    audio[1] = outputs[1, :, k] + rng.normal(0, 0.01, 50)  # near component 0's mean: large probabilities
+    got = mixture_of_logistics_nll(outputs, audio).numpy()
+    want = numpy_mol_nll(outputs, np.clip(audio, -1, 1))
+    np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-4)
+
+
+def test_mixture_of_logistics_sampling_follows_the_mixture():
+    cfg = config("model.output=mol,model.mixture_components=2")
+    model = build_wavenet(cfg.audio, cfg.model)
+    n = 20000
+    # component 0 (weight 0.8): logistic(0.3, 0.02); component 1 (0.2): logistic(-0.5, 0.05)
+    one = np.array([np.log(0.8), np.log(0.2), 0.3, -0.5, np.log(0.02), np.log(0.05)], np.float32)
+    samples = model.sample(tf.constant(np.tile(one, (n, 1))), seed=tf.constant([1, 2])).numpy()
+    first = samples > -0.1
+    assert abs(first.mean() - 0.8) < 0.015
+    assert abs(samples[first].mean() - 0.3) < 0.003 and abs(samples[~first].mean() + 0.5) < 0.006
+    assert abs(samples[first].std() - 0.02 * np.pi / np.sqrt(3)) < 0.003  # logistic std = s pi / sqrt(3)
+    cold = model.sample(tf.constant(np.tile(one, (n, 1))), temperature=0.1, seed=tf.constant([1, 2])).numpy()
+    assert (cold > -0.1).mean() > 0.99 and cold[cold > -0.1].std() < 0.2 * samples[first].std()
+    levels = 2 ** 15 - 1
+    np.testing.assert_array_equal(np.round(samples * levels) / levels, samples)  # 16-bit values
+
+
+def test_mulaw_temperature_sharpens_towards_the_most_likely_class():
+    cfg = config()
+    model = build_wavenet(cfg.audio, cfg.model)
+    logits = np.random.default_rng(1).normal(0, 1.0, (2000, 256)).astype(np.float32)
+    logits[np.arange(2000), logits.argmax(-1)] += 0.05  # a clear winner: at T = 1e-3 the odds are e^-50
+    logits = tf.constant(logits)
+    cold = model.sample(logits, temperature=1e-3, seed=tf.constant([0, 1])).numpy()
+    np.testing.assert_allclose(cold, mulaw.decode(tf.argmax(logits, -1), 256).numpy())
+    warm = model.sample(logits, temperature=1.0, seed=tf.constant([0, 1])).numpy()
+    assert np.mean(warm == cold) < 0.2
+
+
+@pytest.mark.parametrize("overrides", ["model.output=mol,model.mixture_components=3",
+                                       "model.speaker_conditioning=true,model.speaker_embedding_dim=16"])
+def test_incremental_path_equals_the_convolution_for_mol_and_speaker_conditioning(overrides):
+    keras.utils.set_random_seed(4)
+    cfg = config(overrides)
+    model = build_wavenet(cfg.audio, cfg.model)
+    wav = speech_like(0.1, seed=2)[:400]
+    mel = mel_spectrogram(wav, cfg.audio)[None, :2]
+    inputs = {"audio": tf.constant(wav[None]), "mel": mel}
+    speaker = None
+    if cfg.model.speaker_conditioning:
+        speaker = inputs["speaker_embedding"] = tf.random.normal([1, 16])
+    teacher_forced = model(inputs).numpy()
+    previous = tf.pad(model.quantize_audio(inputs["audio"])[:, :-1], [[0, 0], [1, 0]])
+    incremental = model.incremental_logits(previous, model.upsample_condition(mel), speaker).numpy()
+    assert teacher_forced.shape == incremental.shape
+    assert np.max(np.abs(teacher_forced - incremental)) < 1e-4
+    if speaker is not None:  # and the speaker matters
+        other = model({**inputs, "speaker_embedding": -speaker}).numpy()
+        assert np.max(np.abs(other - teacher_forced)) > 1e-2
+
+
+def test_mixture_of_logistics_overfits_a_short_clip():
+    keras.utils.set_random_seed(5)
+    cfg = config("model.output=mol")
+    model = build_wavenet(cfg.audio, cfg.model)
+    wav = speech_like(0.2, seed=4)
+    batch = {"audio": tf.constant(wav[None, :3200]), "mel": mel_spectrogram(wav, cfg.audio)[None, :16]}
+    optimizer = keras.optimizers.Adam(2e-3)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(wavenet_loss(model(batch, training=True), batch["audio"], output="mol"))
+        optimizer.apply(tape.gradient(loss, model.trainable_variables), model.trainable_variables)
+        return loss
+
+    first = float(step())
+    for _ in range(300):
+        last = float(step())
+    # NLL per 16-bit sample in nats: a uniform guess is ln(65536) = 11.1; the fit must gain >= 3 nats (measured 3.55).
+    assert last < first - 3.0, (first, last)
+
+
+def test_tail_silence_fades_out_after_the_last_loud_frame():
+    keras.utils.set_random_seed(6)
+    cfg = config("model.tail_silence_db=40")
+    model = build_wavenet(cfg.audio, cfg.model)
+    floor = float(np.log(cfg.audio.log_floor))
+    mel = np.full([2, 10, 80], floor, np.float32)
+    mel[:, :6] = np.random.default_rng(0).normal(-2.0, 0.5, (2, 6, 80))  # speech, then silence
+    mel[1, 7] = -2.0  # a loud frame after a quiet one: the tail starts after it
+    audio, lengths = model.generate(tf.constant(mel), tf.constant([10, 10]), seed=tf.constant([0, 0]))
+    audio = audio.numpy()
+    hop = cfg.audio.hop_length
+    assert np.all(audio[0, 7 * hop:] == 0) and np.any(audio[0, 6 * hop:7 * hop] != 0)
+    assert np.all(audio[1, 9 * hop:] == 0) and np.any(audio[1, 8 * hop:9 * hop] != 0)
+    assert np.any(audio[0, :6 * hop] != 0) and lengths.numpy().tolist() == [2000, 2000]
+    plain = build_wavenet(cfg.audio, dataclass_replace(cfg.model, tail_silence_db=0.0))
+    plain.set_weights(model.get_weights())
+    untouched, _ = plain.generate(tf.constant(mel), tf.constant([10, 10]), seed=tf.constant([0, 0]))
+    np.testing.assert_array_equal(audio[0, :6 * hop], untouched.numpy()[0, :6 * hop])
+    assert np.any(untouched.numpy()[0, 7 * hop:] != 0)  # without it the silence is sampled noise
+
+
+def dataclass_replace(obj, **changes):
+    return dataclasses.replace(obj, **changes)

@@ -166,15 +166,20 @@ class VocoderModelConfig(Config):
     mulaw_channels: int = 256
     mixture_components: int = 10
     upsample: Literal["transposed", "repeat"] = "transposed"
-    speaker_conditioning: bool = False
-    ema_decay: float = 0.0  # 0 disables the EMA of weights
+    speaker_conditioning: bool = False  # global conditioning on the utterance's speaker embedding
+    speaker_embedding_dim: int = 256
+    ema_decay: float = 0.0  # 0 disables; else training keeps an EMA of the weights and export uses it
+    temperature: float = 1.0  # sampling temperature at generation (export, summaries)
+    tail_silence_db: float = 60.0  # fade to silence after the last frame within this of the loudest; 0: off
     fold_segment_frames: int = 50  # folded generation: segment length in mel frames
     fold_overlap_frames: int = 4
 
     def _check(self, prefix: str) -> None:
         self._require_positive(prefix, "layers", "dilation_cycle", "kernel_size", "residual_channels",
                                "gate_channels", "skip_channels", "mulaw_channels", "mixture_components",
-                               "fold_segment_frames")
+                               "fold_segment_frames", "speaker_embedding_dim", "temperature")
+        if self.tail_silence_db < 0:
+            self._fail(prefix, "tail_silence_db", "must be >= 0 (0 disables)")
         if self.mulaw_channels & (self.mulaw_channels - 1):
             self._fail(prefix, "mulaw_channels", "must be a power of two")
         if not 0.0 <= self.ema_decay < 1.0:

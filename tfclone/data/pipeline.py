@@ -224,9 +224,13 @@ def vocoder_dataset(config: VocoderConfig, data_dir: str, split: str = "train",
 
     Frame t is centred on sample t * hop, so frames s..s+K-1 go with samples [s * hop, (s + K) * hop).
     The mel is computed over the whole utterance, then sliced, so its edges are the ones inference sees.
+    With `model.speaker_conditioning`, each segment also carries its utterance's speaker embedding.
     """
     audio, data = config.audio, config.data
     _check_rate(data_dir, audio)
+    embeddings = None
+    if config.model.speaker_conditioning:
+        embeddings = tf.constant(load_embeddings(data_dir, split, config.model.speaker_embedding_dim))
     batch = _per_replica(config.train.batch_size, input_context)
     k = data.segment_frames
     hop = audio.hop_length
@@ -245,8 +249,11 @@ def vocoder_dataset(config: VocoderConfig, data_dir: str, split: str = "train",
         wav = example[records.AUDIO]
         mel = features.mel_spectrogram(wav, audio)  # [F, n_mels], F = 1 + S // hop
         start = _random_start(rng_seed, example[records.AUDIO_LENGTH] // hop - k)
-        return {"audio": tf.ensure_shape(wav[start * hop:(start + k) * hop], [k * hop]),
-                "mel": tf.ensure_shape(mel[start:start + k], [k, audio.n_mels])}
+        out = {"audio": tf.ensure_shape(wav[start * hop:(start + k) * hop], [k * hop]),
+               "mel": tf.ensure_shape(mel[start:start + k], [k, audio.n_mels])}
+        if embeddings is not None:
+            out["speaker_embedding"] = tf.gather(embeddings, example[records.INDEX])
+        return out
 
     ds = tf.data.Dataset.zip((ds, _random_seeds(seed))).map(segment, num_parallel_calls=AUTOTUNE)
     return ds.batch(batch, drop_remainder=True).prefetch(AUTOTUNE).with_options(_options(config))

@@ -18,8 +18,9 @@ class ExportError(RuntimeError):
     """The model_dir or checkpoint cannot be exported (missing, incomplete, incompatible)."""
 
 
-def restore_model(model, model_dir: str, checkpoint: Optional[str] = None) -> str:
-    """Restores `model` from the latest (or given) checkpoint; every model variable must be found."""
+def restore_model(model, model_dir: str, checkpoint: Optional[str] = None, key: str = "model") -> str:
+    """Restores `model` from the latest (or given) checkpoint, from the object saved under `key` ("model",
+    or "ema_model" for the moving average of the weights); every model variable must be found."""
     from tfclone.layers.tracking import untracked_variables
 
     missing = untracked_variables(model)
@@ -29,7 +30,9 @@ def restore_model(model, model_dir: str, checkpoint: Optional[str] = None) -> st
     if not path:
         raise ExportError(f"{model_dir}: no checkpoint to export (train first, or pass --checkpoint)")
     try:
-        status = tf.train.Checkpoint(model=model).read(path)
+        if not any(name.split("/")[0] == key for name, _ in tf.train.list_variables(path)):
+            raise ExportError(f"{path}: has no '{key}' (was it trained with that option?)")
+        status = tf.train.Checkpoint(**{key: model}).read(path)
         status.assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as e:
         raise ExportError(f"{path}: does not hold every variable of this model ({e})") from None

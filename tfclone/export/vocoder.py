@@ -1,6 +1,7 @@
 """The vocoder's SavedModels, one signature for both: serving_default(mel f32[B, F, 80], mel_length i32[B])
 -> audio f32[B, S], audio_length i32[B]. WaveNet's generation loop runs in the graph (folded per utterance
-for speed, or plain batched); Griffin-Lim is exported with the same signature as a fast fallback."""
+for speed, or plain batched); Griffin-Lim is exported with the same signature as a fast fallback.
+A WaveNet trained with speaker conditioning takes `speaker_embedding` f32[B, E] as a third input."""
 from __future__ import annotations
 
 from typing import Optional
@@ -17,9 +18,44 @@ _SIGNATURE = [tf.TensorSpec([None, None, None], tf.float32, name="mel"),
               tf.TensorSpec([None], tf.int32, name="mel_length")]
 
 
+def signature(config: VocoderConfig):
+    spec = list(_SIGNATURE)
+    if config.model.speaker_conditioning:
+        spec.append(tf.TensorSpec([None, config.model.speaker_embedding_dim], tf.float32, name="speaker_embedding"))
+    return spec
+
+
 def _warmup(config: VocoderConfig):
-    return {"mel": np.full([1, 8, config.audio.n_mels], np.log(config.audio.log_floor), np.float32),
-            "mel_length": np.array([8], np.int32)}
+    inputs = {"mel": np.full([1, 8, config.audio.n_mels], np.log(config.audio.log_floor), np.float32),
+              "mel_length": np.array([8], np.int32)}
+    if config.model.speaker_conditioning:
+        inputs["speaker_embedding"] = np.zeros([1, config.model.speaker_embedding_dim], np.float32)
+    return inputs
+
+
+def vocode(model, config: VocoderConfig, mel, mel_length, folded: bool, seed, speaker_embedding=None):
+    """The graph the SavedModel serves (also the Keras-side reference in tests): folded generation per
+    utterance (each utterance's segments form one batch), or all utterances as one plain batch."""
+    m, cfg = config.model, config.audio
+    if not folded:
+        audio, lengths = model.generate(mel, mel_length, temperature=m.temperature, seed=seed,
+                                        speaker_embedding=speaker_embedding)
+        return {"audio": audio, "audio_length": lengths}
+    pad = float(np.log(cfg.log_floor))
+    hop = cfg.hop_length
+    longest = tf.shape(mel)[1] * hop
+    speakers = tf.zeros([tf.shape(mel)[0], 0]) if speaker_embedding is None else speaker_embedding
+
+    def one(args):
+        item_mel, length, speaker = args
+        audio = model.generate_folded(item_mel, length, m.fold_segment_frames, m.fold_overlap_frames, pad,
+                                      temperature=m.temperature, seed=seed,
+                                      speaker_embedding=None if speaker_embedding is None else speaker)
+        return tf.pad(audio, [[0, longest - tf.shape(audio)[0]]])
+
+    audio = tf.map_fn(one, (tf.cast(mel, tf.float32), mel_length, speakers),
+                      fn_output_signature=tf.TensorSpec([None], tf.float32))
+    return {"audio": audio, "audio_length": mel_length * hop}
 
 
 class WaveNetModule(tf.Module):
@@ -27,26 +63,11 @@ class WaveNetModule(tf.Module):
         super().__init__(name="vocoder")
         self.model = model
         self._config, self._folded, self._seed = config, folded, seed
-        self.serve = tf.function(self._serve, input_signature=_SIGNATURE)
+        self.serve = tf.function(self._serve, input_signature=signature(config))
 
-    def _serve(self, mel, mel_length):
-        seed = tf.constant([self._seed, 0])
-        if not self._folded:
-            audio, lengths = self.model.generate(mel, mel_length, seed=seed)
-            return {"audio": audio, "audio_length": lengths}
-        m, cfg = self._config.model, self._config.audio
-        pad = float(np.log(cfg.log_floor))
-        hop = cfg.hop_length
-        longest = tf.reduce_max(mel_length) * hop
-
-        def one(args):
-            item_mel, length = args
-            audio = self.model.generate_folded(item_mel, length, m.fold_segment_frames, m.fold_overlap_frames, pad,
-                                               seed=seed)
-            return tf.pad(audio, [[0, longest - tf.shape(audio)[0]]])
-
-        audio = tf.map_fn(one, (mel, mel_length), fn_output_signature=tf.TensorSpec([None], tf.float32))
-        return {"audio": audio, "audio_length": mel_length * hop}
+    def _serve(self, mel, mel_length, speaker_embedding=None):
+        return vocode(self.model, self._config, mel, mel_length, self._folded, tf.constant([self._seed, 0]),
+                      speaker_embedding)
 
 
 class GriffinLimModule(tf.Module):
@@ -63,10 +84,11 @@ class GriffinLimModule(tf.Module):
 
 
 def export_vocoder(config: VocoderConfig, model_dir: str, export_base: str, checkpoint: Optional[str] = None,
-                   version: Optional[int] = None, folded: bool = True) -> str:
+                   version: Optional[int] = None, folded: bool = True, seed: int = 0) -> str:
+    """Exports the WaveNet, with the moving average of its weights when it was trained with one."""
     model = build_wavenet(config.audio, config.model)
-    base.restore_model(model, model_dir, checkpoint)
-    module = WaveNetModule(model, config, folded)
+    base.restore_model(model, model_dir, checkpoint, key="ema_model" if config.model.ema_decay > 0 else "model")
+    module = WaveNetModule(model, config, folded, seed)
     return base.save(module, {"serving_default": module.serve}, export_base, "vocoder", config, _warmup(config),
                      version=version)
 

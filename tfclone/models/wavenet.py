@@ -9,6 +9,10 @@ Generation (`generate`): one tf.while_loop over samples; each layer keeps the in
 pass through the layer stack: O(layers), never re-running the convolutions. Per layer, the past and present
 inputs go through one matmul with the stacked conv kernel, and the skip and residual 1x1 convs through one.
 `generate_folded` splits one utterance into overlapping segments generated as a batch and cross-faded.
+
+Output heads: a 256-way mu-law softmax (default), or a discretized mixture of logistics over 16-bit samples
+(PixelCNN++, arXiv 1701.05517, as Parallel WaveNet and Deep Voice use it). Optional global conditioning on
+a speaker embedding, projected and added to every gate like the mel (the paper's global conditioning).
 """
 from __future__ import annotations
 
@@ -22,11 +26,15 @@ from tfclone.config.audio import AudioConfig
 from tfclone.config.experiments import VocoderModelConfig
 from tfclone.layers.tracking import track_for_checkpoints
 
+MOL_BITS = 16
+LOG_SCALE_MIN = -14.0  # log of the smallest logistic scale; a 16-bit bin is 2 / 65535 ~ 3e-5 = exp(-10.4)
+
 
 class ResidualBlock(keras.layers.Layer):
     """Gated dilated causal conv with local conditioning, then the skip and residual 1x1 convs (§2.3-2.5)."""
 
-    def __init__(self, residual_channels, gate_channels, skip_channels, kernel_size, dilation, **kwargs):
+    def __init__(self, residual_channels, gate_channels, skip_channels, kernel_size, dilation, speaker=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.residual_channels, self.gate_channels, self.skip_channels = residual_channels, gate_channels, skip_channels
         self.kernel_size, self.dilation = kernel_size, dilation
@@ -34,10 +42,13 @@ class ResidualBlock(keras.layers.Layer):
                                         name="dilated_conv")
         self.condition = keras.layers.Dense(2 * gate_channels, use_bias=False, name="condition")
         self.out = keras.layers.Dense(skip_channels + residual_channels, name="skip_residual")
+        self.speaker = keras.layers.Dense(2 * gate_channels, use_bias=False, name="speaker") if speaker else None
 
-    def call(self, x, condition):
-        """x [B, S, R], condition [B, S, C] -> (residual output [B, S, R], skip [B, S, K])."""
+    def call(self, x, condition, speaker=None):
+        """x [B, S, R], condition [B, S, C], speaker [B, E] or None -> (residual output [B, S, R], skip [B, S, K])."""
         z = self.conv(x) + self.condition(condition)
+        if self.speaker is not None:
+            z = z + self.speaker(speaker)[:, None, :]
         gated = tf.tanh(z[..., :self.gate_channels]) * tf.sigmoid(z[..., self.gate_channels:])
         skip, residual = tf.split(self.out(gated), [self.skip_channels, self.residual_channels], axis=-1)
         return (x + residual) * math.sqrt(0.5), skip
@@ -45,18 +56,22 @@ class ResidualBlock(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "residual_channels": self.residual_channels,
                 "gate_channels": self.gate_channels, "skip_channels": self.skip_channels,
-                "kernel_size": self.kernel_size, "dilation": self.dilation}
+                "kernel_size": self.kernel_size, "dilation": self.dilation, "speaker": self.speaker is not None}
 
 
 class WaveNet(keras.Model):
     def __init__(self, n_mels=80, hop_length=200, layers=24, dilation_cycle=12, kernel_size=2, residual_channels=64,
                  gate_channels=128, skip_channels=256, mulaw_channels=256, upsample="transposed",
-                 condition_channels=80, **kwargs):
+                 condition_channels=80, output="mulaw", mixture_components=10, speaker_dim=0,
+                 tail_silence_db=0.0, log_floor=1e-5, **kwargs):
         super().__init__(**kwargs)
         self.n_mels, self.hop_length, self.num_layers, self.dilation_cycle = n_mels, hop_length, layers, dilation_cycle
         self.kernel_size, self.residual_channels, self.gate_channels = kernel_size, residual_channels, gate_channels
         self.skip_channels, self.mulaw_channels, self.upsample = skip_channels, mulaw_channels, upsample
         self.condition_channels = condition_channels
+        self.output_head, self.mixture_components, self.speaker_dim = output, mixture_components, speaker_dim
+        self.tail_silence_db, self.log_floor = tail_silence_db, log_floor
+        self.out_channels = mulaw_channels if output == "mulaw" else 3 * mixture_components
         self.dilations = [2 ** (i % dilation_cycle) for i in range(layers)]
         if upsample == "transposed":
             self.upsampler = keras.layers.Conv1DTranspose(condition_channels, 2 * hop_length, strides=hop_length,
@@ -64,11 +79,12 @@ class WaveNet(keras.Model):
         else:  # repeat each frame hop times, then smooth across frame edges
             self.upsampler = keras.layers.Conv1D(condition_channels, 3, padding="same", name="upsample")
         self.input_layer = keras.layers.Dense(residual_channels, name="input")
-        self.blocks = [ResidualBlock(residual_channels, gate_channels, skip_channels, kernel_size, d, name=f"block_{i}")
+        self.blocks = [ResidualBlock(residual_channels, gate_channels, skip_channels, kernel_size, d,
+                                     speaker=speaker_dim > 0, name=f"block_{i}")
                        for i, d in enumerate(self.dilations)]
         track_for_checkpoints(self, self.blocks)
         self.head_1 = keras.layers.Dense(skip_channels, name="head_1")
-        self.head_2 = keras.layers.Dense(mulaw_channels, name="head_2")
+        self.head_2 = keras.layers.Dense(self.out_channels, name="head_2")
 
     @property
     def receptive_field(self) -> int:
@@ -80,16 +96,32 @@ class WaveNet(keras.Model):
             return self.upsampler(mel)
         return self.upsampler(tf.repeat(mel, self.hop_length, axis=1))
 
+    def quantize_audio(self, audio):
+        """What the network sees of a waveform: its mu-law class decoded, or the 16-bit sample (MoL)."""
+        if self.output_head == "mulaw":
+            return mulaw.decode(mulaw.encode(audio, self.mulaw_channels), self.mulaw_channels)
+        levels = float(2 ** (MOL_BITS - 1) - 1)
+        return tf.round(tf.clip_by_value(audio, -1.0, 1.0) * levels) / levels
+
+    def network_input(self, quantized):
+        """The previous sample as the network sees it: mu-law companded (the class's level in [-1, 1], so
+        quiet speech is not a tiny input), or the 16-bit sample itself (MoL)."""
+        return mulaw.compress(quantized, self.mulaw_channels) if self.output_head == "mulaw" else quantized
+
     def call(self, inputs, training=False):
-        """Teacher forcing: {"audio": [B, S] in [-1, 1], "mel": [B, S / hop, n_mels]} -> logits [B, S, 256].
-        logits[:, t] predicts sample t from the quantized samples before it and the conditioning at t."""
-        quantized = mulaw.decode(mulaw.encode(inputs["audio"], self.mulaw_channels), self.mulaw_channels)
+        """Teacher forcing: {"audio": [B, S] in [-1, 1], "mel": [B, S / hop, n_mels], optionally
+        "speaker_embedding": [B, E]} -> head outputs [B, S, 256 logits or 3K mixture parameters].
+        Output t predicts sample t from the quantized samples before it and the conditioning at t."""
+        quantized = self.quantize_audio(inputs["audio"])
         previous = tf.pad(quantized[:, :-1], [[0, 0], [1, 0]])[..., None]  # [B, S, 1]
         condition = self.upsample_condition(inputs["mel"])
-        x = self.input_layer(previous)
+        speaker = inputs.get("speaker_embedding") if self.speaker_dim else None
+        if self.speaker_dim and speaker is None:
+            raise ValueError("this WaveNet is conditioned on a speaker: inputs need 'speaker_embedding'")
+        x = self.input_layer(self.network_input(previous))
         skips = 0.0
         for block in self.blocks:
-            x, skip = block(x, condition)
+            x, skip = block(x, condition, speaker)
             skips = skips + skip
         return self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))
 
@@ -101,17 +133,38 @@ class WaveNet(keras.Model):
         condition = tf.concat([b.condition.kernel for b in self.blocks], axis=1)
         return convs, condition
 
-    def incremental_logits(self, previous_samples, condition):
+    def incremental_logits(self, previous_samples, condition, speaker=None):
         """Runs the fast (queue-cached) path with given inputs instead of sampling, for tests: previous
-        samples [B, S] (already quantized), upsampled condition [B, S, C] -> logits [B, S, 256]."""
-        logits, _ = self._run(condition, previous_samples=previous_samples)
+        samples [B, S] (already quantized), upsampled condition [B, S, C] -> head outputs [B, S, channels]."""
+        logits, _ = self._run(condition, previous_samples=previous_samples, speaker=speaker)
         return logits
 
-    def _run(self, condition, previous_samples=None, temperature=1.0, seed=None):
+    def sample(self, outputs, temperature=1.0, seed=None):
+        """One step's head outputs [B, channels] -> samples [B] in [-1, 1]. `temperature` divides the
+        softmax logits (mu-law) or the mixture weights' logits and multiplies the logistic scales (MoL);
+        0 < temperature < 1 trades variety for fewer clicks."""
+        seed = tf.zeros([2], tf.int32) if seed is None else seed
+        if self.output_head == "mulaw":
+            ids = tf.random.stateless_categorical(outputs / temperature, 1, seed=seed)[:, 0]
+            return mulaw.decode(ids, self.mulaw_channels)
+        weights, means, log_scales = tf.split(outputs, 3, axis=-1)
+        component = tf.random.stateless_categorical(weights / temperature, 1, seed=seed)  # [B, 1]
+        mean = tf.gather(means, component, batch_dims=1)[:, 0]
+        log_scale = tf.maximum(tf.gather(log_scales, component, batch_dims=1)[:, 0], LOG_SCALE_MIN)
+        u = tf.random.stateless_uniform(tf.shape(mean), seed=seed + [1, 0], minval=1e-5, maxval=1.0 - 1e-5)
+        value = mean + temperature * tf.exp(log_scale) * (tf.math.log(u) - tf.math.log1p(-u))
+        return self.quantize_audio(value)
+
+    def _run(self, condition, previous_samples=None, temperature=1.0, seed=None, speaker=None):
         batch, steps = tf.shape(condition)[0], tf.shape(condition)[1]
         convs, condition_kernel = self._step_weights()
         k, two_g = self.kernel_size, 2 * self.gate_channels
         projected = tf.reshape(tf.tensordot(condition, condition_kernel, axes=1), [batch, steps, len(self.blocks), two_g])
+        if self.speaker_dim:
+            if speaker is None:
+                raise ValueError("this WaveNet is conditioned on a speaker: pass speaker_embedding")
+            speaker_kernel = tf.concat([b.speaker.kernel for b in self.blocks], axis=1)  # [E, L * 2G]
+            projected += tf.reshape(tf.matmul(speaker, speaker_kernel), [batch, 1, len(self.blocks), two_g])
         projected = tf.transpose(projected, [1, 2, 0, 3])  # [S, L, B, 2G]: one slice per step
         histories = []
         for d in self.dilations:
@@ -126,7 +179,7 @@ class WaveNet(keras.Model):
         seed = tf.zeros([2], tf.int32) if seed is None else seed
 
         def body(t, previous, histories, outputs, samples):
-            x = self.input_layer(previous[:, None])
+            x = self.input_layer(self.network_input(previous)[:, None])
             skips = 0.0
             new_histories = []
             cond_t = projected[t]  # [L, B, 2G]
@@ -140,13 +193,11 @@ class WaveNet(keras.Model):
                 skips = skips + out[:, :self.skip_channels]
                 x = (x + out[:, self.skip_channels:]) * math.sqrt(0.5)
                 new_histories.append(history)
-            logits = self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))  # [B, 256]
+            logits = self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))  # [B, channels]
             if given is not None:
                 following = given[tf.minimum(t + 1, steps - 1)]
             else:
-                step_seed = tf.stack([seed[0], seed[1] + t])
-                ids = tf.random.stateless_categorical(logits / temperature, 1, seed=step_seed)[:, 0]
-                following = mulaw.decode(ids, self.mulaw_channels)
+                following = self.sample(logits, temperature, tf.stack([seed[0], seed[1] + t]))
             return (t + 1, following, new_histories, outputs.write(t, logits), samples.write(t, following))
 
         first = tf.zeros([batch]) if given is None else given[0]
@@ -155,17 +206,39 @@ class WaveNet(keras.Model):
             parallel_iterations=1)
         return tf.transpose(outputs.stack(), [1, 0, 2]), tf.transpose(samples.stack())
 
-    def generate(self, mel, mel_length=None, temperature: float = 1.0, seed=None):
-        """mel [B, F, n_mels] -> (audio [B, F * hop], audio_length [B]); samples past each length are zeroed."""
-        condition = self.upsample_condition(tf.cast(mel, tf.float32))
-        _, audio = self._run(condition, temperature=temperature, seed=seed)
+    def tail_gain(self, mel, lengths):
+        """Silence at the tail: mel [B, F, n_mels], sample lengths [B] -> gain [B, F * hop] that is 1 up to the
+        last frame within `tail_silence_db` of the utterance's loudest frame, fades to 0 over one hop, and
+        stays 0 after, so a sampled vocoder does not hiss or click over the silence Tacotron pads with. It
+        also zeroes samples past each length. tail_silence_db = 0 only masks by length."""
+        samples = tf.shape(mel)[1] * self.hop_length
+        mask = tf.sequence_mask(lengths, samples, tf.float32)
+        if not self.tail_silence_db:
+            return mask
+        frames = tf.shape(mel)[1]
+        valid = tf.sequence_mask(lengths // self.hop_length, frames)
+        peak_db = tf.reduce_max(tf.cast(mel, tf.float32), axis=-1) * (20.0 / math.log(10.0))  # [B, F]
+        peak_db = tf.where(valid, peak_db, -1e9)
+        loud = peak_db >= tf.reduce_max(peak_db, axis=1, keepdims=True) - self.tail_silence_db
+        last = frames - 1 - tf.argmax(tf.cast(tf.reverse(loud, [1]), tf.int32), axis=1, output_type=tf.int32)
+        end = (last + 1) * self.hop_length  # fade over the hop after the last loud frame
+        t = tf.range(samples)[None, :]
+        fade = tf.clip_by_value(tf.cast(end[:, None] + self.hop_length - t, tf.float32) / self.hop_length, 0.0, 1.0)
+        return mask * fade
+
+    def generate(self, mel, mel_length=None, temperature: float = 1.0, seed=None, speaker_embedding=None):
+        """mel [B, F, n_mels] -> (audio [B, F * hop], audio_length [B]); samples past each length are zeroed
+        (and the silent tail faded out when `tail_silence_db` is set)."""
+        mel = tf.cast(mel, tf.float32)
+        condition = self.upsample_condition(mel)
+        _, audio = self._run(condition, temperature=temperature, seed=seed, speaker=speaker_embedding)
         frames = tf.shape(mel)[1] if mel_length is None else None
         lengths = (tf.fill([tf.shape(mel)[0]], frames) if mel_length is None else tf.cast(mel_length, tf.int32)) \
             * self.hop_length
-        return audio * tf.sequence_mask(lengths, tf.shape(audio)[1], tf.float32), lengths
+        return audio * self.tail_gain(mel, lengths), lengths
 
     def generate_folded(self, mel, mel_length, segment_frames: int, overlap_frames: int, pad_value: float,
-                        temperature: float = 1.0, seed=None):
+                        temperature: float = 1.0, seed=None, speaker_embedding=None):
         """One utterance mel [F, n_mels] -> audio [F * hop]: overlapping segments generated as one batch and
         cross-faded linearly over `overlap_frames` (as RTVC's WaveRNN folds)."""
         hop, seg, ov = self.hop_length, segment_frames, overlap_frames
@@ -176,30 +249,65 @@ class WaveNet(keras.Model):
         padded = tf.concat([tf.fill([ov, self.n_mels], pad_value), mel,
                             tf.fill([count * seg + ov - frames, self.n_mels], pad_value)], axis=0)
         segments = tf.signal.frame(padded, seg + ov, seg, axis=0)[:count]  # [N, seg + ov, n_mels]
-        audio, _ = self.generate(segments, temperature=temperature, seed=seed)  # [N, (seg + ov) * hop]
+        speaker = None if speaker_embedding is None else tf.tile(tf.reshape(speaker_embedding, [1, -1]), [count, 1])
+        condition = self.upsample_condition(segments)
+        _, audio = self._run(condition, temperature=temperature, seed=seed, speaker=speaker)  # [N, (seg + ov) * hop]
         fade = tf.linspace(0.0, 1.0, ov * hop) if ov else tf.zeros([0])
         window = tf.concat([fade, tf.ones([(seg - ov) * hop]), 1.0 - fade], axis=0)
-        joined = tf.signal.overlap_and_add(audio * window, seg * hop)
-        return joined[ov * hop: ov * hop + frames * hop]
+        joined = tf.signal.overlap_and_add(audio * window, seg * hop)[ov * hop: ov * hop + frames * hop]
+        return joined * self.tail_gain(mel[None], tf.reshape(frames * hop, [1]))[0]
 
     def get_config(self):
         return {**super().get_config(), "n_mels": self.n_mels, "hop_length": self.hop_length,
                 "layers": self.num_layers, "dilation_cycle": self.dilation_cycle, "kernel_size": self.kernel_size,
                 "residual_channels": self.residual_channels, "gate_channels": self.gate_channels,
                 "skip_channels": self.skip_channels, "mulaw_channels": self.mulaw_channels,
-                "upsample": self.upsample, "condition_channels": self.condition_channels}
+                "upsample": self.upsample, "condition_channels": self.condition_channels, "output": self.output_head,
+                "mixture_components": self.mixture_components, "speaker_dim": self.speaker_dim,
+                "tail_silence_db": self.tail_silence_db, "log_floor": self.log_floor}
 
 
-def build_wavenet(audio: AudioConfig, model: VocoderModelConfig) -> WaveNet:
+def build_wavenet(audio: AudioConfig, model: VocoderModelConfig, name: str = "wavenet") -> WaveNet:
+    speaker_dim = model.speaker_embedding_dim if model.speaker_conditioning else 0
     net = WaveNet(audio.n_mels, audio.hop_length, model.layers, model.dilation_cycle, model.kernel_size,
                   model.residual_channels, model.gate_channels, model.skip_channels, model.mulaw_channels,
-                  model.upsample, name="wavenet")
-    net({"audio": tf.zeros([1, 2 * audio.hop_length]), "mel": tf.zeros([1, 2, audio.n_mels])})
+                  model.upsample, output=model.output, mixture_components=model.mixture_components,
+                  speaker_dim=speaker_dim, tail_silence_db=model.tail_silence_db, log_floor=audio.log_floor,
+                  name=name)
+    dummy = {"audio": tf.zeros([1, 2 * audio.hop_length]), "mel": tf.zeros([1, 2, audio.n_mels])}
+    if speaker_dim:
+        dummy["speaker_embedding"] = tf.zeros([1, speaker_dim])
+    net(dummy)
     return net
 
 
-def wavenet_loss(logits, audio, channels: int = 256):
-    """Per-example mean cross entropy of the mu-law class of every sample: [B, S, C], [B, S] -> [B]."""
+def mixture_of_logistics_nll(outputs, audio, bits: int = MOL_BITS):
+    """Discretized mixture of logistics (PixelCNN++ sec. 2.1, over 2**bits levels in [-1, 1]): the negative
+    log-likelihood of every sample, outputs [..., 3K] (weight logits, means, log scales), audio [...] -> [...].
+    The edge bins take the whole tails. A bin's probability sigmoid(b) - sigmoid(a) is computed in log space
+    as log sigmoid(b) + log sigmoid(-a) + log(1 - exp(a - b)), exact where the plain difference of two
+    float32 sigmoids would cancel (PixelCNN++ substitutes the density there instead)."""
+    outputs = tf.cast(outputs, tf.float32)
+    weights, means, log_scales = tf.split(outputs, 3, axis=-1)
+    log_scales = tf.maximum(log_scales, LOG_SCALE_MIN)
+    levels = float(2 ** (bits - 1) - 1)
+    x = tf.round(tf.clip_by_value(tf.cast(audio, tf.float32), -1.0, 1.0) * levels)[..., None] / levels
+    half_bin = 1.0 / (2.0 * levels)  # bins are 1 / levels wide around each level
+    inv_scale = tf.exp(-log_scales)
+    plus, minus = inv_scale * (x - means + half_bin), inv_scale * (x - means - half_bin)
+    log_cdf_plus = -tf.nn.softplus(-plus)  # log sigmoid(plus): everything below the bin's top (lowest bin)
+    log_one_minus_cdf_minus = -tf.nn.softplus(minus)  # log (1 - sigmoid(minus)): everything above (highest)
+    log_bin = log_cdf_plus + log_one_minus_cdf_minus + tf.math.log(-tf.math.expm1(-2.0 * half_bin * inv_scale))
+    log_prob = tf.where(x < -0.999, log_cdf_plus, tf.where(x > 0.999, log_one_minus_cdf_minus, log_bin))
+    return -tf.reduce_logsumexp(log_prob + tf.nn.log_softmax(weights, axis=-1), axis=-1)
+
+
+def wavenet_loss(outputs, audio, channels: int = 256, output: str = "mulaw"):
+    """Per-example mean negative log-likelihood of every sample, [B, S, channels], [B, S] -> [B] (nats):
+    cross entropy of the mu-law class, or the discretized mixture of logistics' NLL."""
+    if output == "mol":
+        return tf.reduce_mean(mixture_of_logistics_nll(outputs, audio), axis=1)
     labels = mulaw.encode(audio, channels)
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(logits, tf.float32)), axis=1)
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(outputs, tf.float32)),
+                          axis=1)
 

@@ -15,6 +15,9 @@ class Task:
     metric_names: Tuple[str, ...] = ("loss",)
     # Whether tf.data can checkpoint the input iterator; if not, a resumed run reseeds it with the step.
     input_checkpointable = True
+    # > 0: the Trainer keeps an exponential moving average of the model's weights in a second model,
+    # checkpointed as "ema_model" (export reads it from there).
+    ema_decay = 0.0
 
     def __init__(self, config):
         self.config = config

@@ -1,4 +1,5 @@
-"""WaveNet vocoder training: random hop-aligned segments, mu-law cross entropy, generated-audio summaries."""
+"""WaveNet vocoder training: random hop-aligned segments, mu-law cross entropy or mixture-of-logistics NLL,
+generated-audio summaries; an EMA of the weights when `model.ema_decay` > 0."""
 from __future__ import annotations
 
 import dataclasses
@@ -18,6 +19,10 @@ class VocoderTask(Task):
     name = "vocoder"
     metric_names = ("loss",)
 
+    @property
+    def ema_decay(self) -> float:
+        return self.config.model.ema_decay
+
     def build_model(self):
         return build_wavenet(self.config.audio, self.config.model)
 
@@ -25,7 +30,8 @@ class VocoderTask(Task):
         return pipeline.vocoder_dataset(self.config, data_dir, split, input_context, seed_offset=seed_offset)
 
     def compute_loss(self, model, loss_layer, batch, training=True, step=None):
-        per_example = wavenet_loss(model(batch, training=training), batch["audio"], self.config.model.mulaw_channels)
+        m = self.config.model
+        per_example = wavenet_loss(model(batch, training=training), batch["audio"], m.mulaw_channels, m.output)
         return tf.reduce_sum(per_example), {"loss": tf.reduce_mean(per_example)}
 
     def summary_batch(self, data_dir: str):
@@ -38,7 +44,9 @@ class VocoderTask(Task):
         return None
 
     def summarize(self, model, loss_layer, batch) -> Dict:
-        audio, _ = model.generate(batch["mel"][:1], seed=tf.constant([0, 0]))
+        speaker = batch["speaker_embedding"][:1] if "speaker_embedding" in batch else None
+        audio, _ = model.generate(batch["mel"][:1], temperature=self.config.model.temperature,
+                                  seed=tf.constant([0, 0]), speaker_embedding=speaker)
         generated = audio[0].numpy()
         rate = self.config.audio.sample_rate
         return {"generated_audio": (generated, rate), "target_audio": (batch["audio"][0].numpy(), rate),

@@ -119,10 +119,16 @@ class Trainer:
             self.loss_scale = tf.Variable(INITIAL_LOSS_SCALE if train.mixed_precision else 1.0, dtype=tf.float32,
                                           name="loss_scale", **on_first)
             self.good_steps = tf.Variable(0, dtype=tf.int64, name="good_steps", **on_first)
+            self.ema_model, self.ema_pairs = None, []
+            if self.task.ema_decay > 0:
+                self.ema_model = self.task.build_model()
+                self.ema_pairs = list(zip(self.ema_model.trainable_variables, self.model.trainable_variables))
         trackables = dict(model=self.model, optimizer=self.optimizer, step=self.step, skipped=self.skipped,
                           loss_scale=self.loss_scale, good_steps=self.good_steps)
         if self.loss_layer is not None:
             trackables["loss"] = self.loss_layer
+        if self.ema_model is not None:
+            trackables["ema_model"] = self.ema_model
         with_iterator = False
         if train.checkpoint_input and self.task.input_checkpointable:
             # The iterator must be in the checkpoint before it is restored. Iterators over several local
@@ -135,6 +141,9 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
                                                   max_to_keep=train.max_checkpoints)
         self.restored_from = self.manager.restore_or_initialize()
+        if self.ema_model is not None and self.restored_from is None:
+            for average, variable in self.ema_pairs:  # the average starts from the initial weights
+                average.assign(variable)
         if not with_iterator:  # reseeded by the step it resumes at
             self.iterator = iter(self._distributed_inputs(data_dir, int(self.step.numpy())))
         self._train_loop = self._make_train_loop()
@@ -183,6 +192,10 @@ class Trainer:
                     variable.value, lambda var, g: self.optimizer.update_step(g, var, learning_rate),
                     args=(grad,), group=False)
             self.optimizer.iterations.assign_add(1)
+            decay = self.task.ema_decay
+            for average, variable in self.ema_pairs:  # after the update: the average of the new weights
+                strategy.extended.update(average.value, lambda a, v: a.assign(decay * a + (1.0 - decay) * v),
+                                         args=(variable.value,), group=False)
             self.good_steps.assign_add(1)
             if self.train_config.mixed_precision:
                 grow = self.good_steps >= GROWTH_STEPS

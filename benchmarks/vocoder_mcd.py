@@ -1,0 +1,105 @@
+"""Copy-synthesis quality of a CPU-trained WaveNet: trains a vocoder config on a corpus and, every
+--eval_minutes, vocodes the ground-truth mels of held-out utterances (folded, as the export does) and
+prints the mel-cepstral distortion (tfclone.eval.mcd) against the real audio, with Griffin-Lim's MCD on
+the same utterances from the same run as the baseline.
+
+    python benchmarks/vocoder_mcd.py --corpus local --minutes 20            # 12 synthetic voices
+    python benchmarks/vocoder_mcd.py --corpus asterisk --minutes 20         # the real single speaker
+
+Wavs of the last evaluation go to <work_dir>/<corpus>/listen/.
+"""
+import dataclasses
+import os
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_enum("corpus", "local", ["local", "asterisk"], "Which corpus to make and train on.")
+flags.DEFINE_string("work_dir", "/tmp/tfclone-vocoder", "Corpus, shards and model_dir (reused).")
+flags.DEFINE_integer("speakers", 12, "local: synthetic speakers.")
+flags.DEFINE_integer("utterances", 60, "local: utterances per speaker.")
+flags.DEFINE_float("minutes", 20.0, "Training time budget.")
+flags.DEFINE_float("eval_minutes", 5.0, "Evaluate after about this much training.")
+flags.DEFINE_integer("eval_utterances", 6, "Held-out utterances vocoded per evaluation.")
+flags.DEFINE_float("max_seconds", 3.0, "Held-out utterances are cut to this length.")
+flags.DEFINE_string("config", "configs/vocoder/tiny.yaml", "Vocoder config.")
+flags.DEFINE_string("params_override", "", "Overrides for the vocoder config.")
+
+
+def main(argv):
+    del argv
+    import numpy as np
+    import tensorflow as tf
+
+    from tfclone.audio import features, io
+    from tfclone.config import experiment_config
+    from tfclone.data.make_corpus import import_asterisk, make_corpus
+    from tfclone.data.preprocess import PreprocessOptions, preprocess
+    from tfclone.eval.mcd import mel_cepstral_distortion
+    from tfclone.eval.speaker_verification import read_split
+    from tfclone.export.vocoder import vocode
+    from tfclone.tasks import build_task
+    from tfclone.training.trainer import Trainer
+
+    work = os.path.join(FLAGS.work_dir, FLAGS.corpus)
+    corpus, shards = os.path.join(work, "corpus"), os.path.join(work, "shards")
+    if FLAGS.corpus == "local":
+        make_corpus(corpus, FLAGS.speakers, FLAGS.utterances)
+        options = PreprocessOptions("local", corpus, test_speakers=1, validation_fraction=0.05)
+    else:
+        import_asterisk(corpus)
+        options = PreprocessOptions("local", corpus, test_speakers=0, validation_fraction=0.05)
+    if not os.path.exists(os.path.join(shards, "summary.json")):
+        preprocess(options, shards)
+    held_out_split = "test" if FLAGS.corpus == "local" else "validation"
+    config = experiment_config("vocoder", [FLAGS.config], FLAGS.params_override)
+    rate, hop = config.audio.sample_rate, config.audio.hop_length
+    clips = [a[:int(FLAGS.max_seconds * rate)] for a in read_split(shards, held_out_split)[0]]
+    clips = clips[:FLAGS.eval_utterances]
+    mels = [features.mel_spectrogram(c, config.audio) for c in clips]
+    griffin_lim = [features.griffin_lim(m[None], config.audio, iterations=32)[0].numpy() for m in mels]
+    gl_mcd = float(np.mean([mel_cepstral_distortion(g, c, rate) for g, c in zip(griffin_lim, clips)]))
+    print(f"{len(clips)} held-out utterances ({held_out_split}), {sum(map(len, clips)) / rate:.1f} s; "
+          f"Griffin-Lim (32 iterations) MCD {gl_mcd:.2f} dB", flush=True)
+
+    model_dir = os.path.join(work, f"vocoder-{time.strftime('%Y%m%d-%H%M%S')}")
+    rows, steps, trained, chunk = [], 0, 0.0, 250
+    listen = os.path.join(work, "listen")
+    while trained < FLAGS.minutes * 60:
+        began = time.perf_counter()
+        target = steps
+        while (time.perf_counter() - began < FLAGS.eval_minutes * 60
+               and trained + time.perf_counter() - began < FLAGS.minutes * 60):
+            target += chunk
+            run = dataclasses.replace(config, train=dataclasses.replace(
+                config.train, train_steps=target, checkpoint_every=chunk, summary_every=50, eval_every=10 ** 9))
+            trainer = Trainer(build_task("vocoder", run), model_dir)
+            result = trainer.train(shards)
+        trained += time.perf_counter() - began
+        steps = target
+        model = trainer.ema_model or trainer.model
+        generate = tf.function(lambda m, n: vocode(model, config, m, n, True, tf.constant([0, 0]))["audio"])
+        wavs, mcds = [], []
+        for clip, mel in zip(clips, mels):
+            wav = generate(mel[None], tf.constant([mel.shape[0]]))[0].numpy()[:len(clip)]
+            wavs.append(wav)
+            mcds.append(mel_cepstral_distortion(wav, clip, rate))
+        rows.append((trained / 60, steps, float(result.metrics.get("loss", np.nan)), float(np.mean(mcds))))
+        print(f"[{trained / 60:5.1f} min, step {steps}] train loss {rows[-1][2]:.3f}  WaveNet MCD {rows[-1][3]:.2f} dB"
+              f"  (Griffin-Lim {gl_mcd:.2f} dB)", flush=True)
+    os.makedirs(listen, exist_ok=True)
+    for i, (clip, wav, gl) in enumerate(zip(clips, wavs, griffin_lim)):
+        io.save(os.path.join(listen, f"{i}_truth.wav"), clip, rate)
+        io.save(os.path.join(listen, f"{i}_wavenet.wav"), wav, rate)
+        io.save(os.path.join(listen, f"{i}_griffin_lim.wav"), gl[:len(clip)], rate)
+    print(f"\n{FLAGS.corpus}, {FLAGS.config} {FLAGS.params_override}")
+    print(f"{'minutes':>8}{'steps':>7}{'loss':>8}{'WaveNet MCD':>13}{'Griffin-Lim MCD':>17}")
+    for minutes, n, loss, mcd in rows:
+        print(f"{minutes:>8.1f}{n:>7}{loss:>8.3f}{mcd:>13.2f}{gl_mcd:>17.2f}")
+    print(f"wavs: {listen}; TensorBoard: {model_dir}/train")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)

@@ -1,0 +1,133 @@
+"""WaveNet generation speed on this machine's CPU: samples per second and the real-time factor at 16 kHz,
+for the default config (24 layers, residual 64, gate 128, skip 256) unless --config says otherwise:
+
+  naive        the baseline: every new sample re-runs the whole convolution stack over the receptive field
+  batch 1      the queue-cached while_loop (arXiv 1611.09482), one utterance, sample by sample
+  batch 1 XLA  the same loop compiled with XLA (jit_compile=True)
+  folded       one --seconds utterance cut into overlapping segments generated as one batch and cross-faded,
+               for several segment lengths (what the exported vocoder does per utterance)
+  batched      B independent utterances at once
+
+beside the arithmetic bound: multiply-adds per sample counted from the layer shapes, against the rate this
+machine reaches on one large float32 matmul. Weights are random: speed does not depend on them.
+
+    python benchmarks/vocoder_speed.py [--config configs/vocoder/base.yaml] [--seconds 5]
+"""
+import os
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("config", "configs/vocoder/base.yaml", "Vocoder config.")
+flags.DEFINE_string("params_override", "", "Overrides, e.g. model.layers=16.")
+flags.DEFINE_float("seconds", 5.0, "Length of the folded utterance.")
+flags.DEFINE_float("min_time", 6.0, "Seconds to time each case for (at least two calls).")
+flags.DEFINE_list("fold_segments", ["50", "25", "12"], "Folded: segment lengths in mel frames.")
+flags.DEFINE_list("batches", ["8", "32"], "Batched: batch sizes.")
+flags.DEFINE_boolean("xla", True, "Also time the batch-1 loop under XLA.")
+
+
+def timed(fn, *args):
+    fn(*args)  # trace / compile
+    began, calls = time.perf_counter(), 0
+    while time.perf_counter() - began < FLAGS.min_time or calls < 2:
+        fn(*args)
+        calls += 1
+    return (time.perf_counter() - began) / calls
+
+
+def macs_per_sample(model) -> int:
+    """Multiply-adds the fast path spends per generated sample (per batch element)."""
+    r, g, k, s = model.residual_channels, model.gate_channels, model.kernel_size, model.skip_channels
+    per_layer = k * r * 2 * g + model.condition_channels * 2 * g + g * (s + r)  # conv, conditioning, 1x1s
+    upsample = model.n_mels * model.condition_channels * (2 if model.upsample == "transposed" else 3)
+    return r + model.num_layers * per_layer + s * s + s * model.out_channels + upsample
+
+
+def main(argv):
+    del argv
+    import numpy as np
+    import tensorflow as tf
+
+    from tfclone.config import experiment_config
+    from tfclone.models.wavenet import build_wavenet
+
+    config = experiment_config("vocoder", [FLAGS.config], FLAGS.params_override)
+    audio = config.audio
+    model = build_wavenet(audio, config.model)
+    hop, rate = audio.hop_length, audio.sample_rate
+    rng = np.random.default_rng(0)
+    seed = tf.constant([0, 0])
+    m = config.model
+    print(f"config {FLAGS.config} {FLAGS.params_override}: {m.layers} layers, residual {m.residual_channels}, "
+          f"gate {m.gate_channels}, skip {m.skip_channels}, receptive field {model.receptive_field} samples; "
+          f"{os.cpu_count()} CPUs, TF {tf.__version__}")
+    rows = []
+
+    def report(name, samples, seconds):
+        per_second = samples / seconds
+        rows.append((name, per_second))
+        print(f"{name:<34}{per_second:>12,.0f}{per_second / rate:>10.2f}x{seconds:>9.2f}s", flush=True)
+
+    print(f"{'case':<34}{'samples/s':>12}{'real time':>11}{'s/call':>10}")
+
+    # -- the arithmetic bound
+    a = tf.random.normal([1024, 1024])
+    matmul = tf.function(lambda x: tf.matmul(x, x))
+    flops_rate = 2 * 1024 ** 3 / timed(matmul, a)
+    macs = macs_per_sample(model)
+    print(f"{'bound: matmul ' + f'{flops_rate / 1e9:.1f} GFLOP/s':<34}{flops_rate / (2 * macs):>12,.0f}"
+          f"{flops_rate / (2 * macs) / rate:>10.2f}x   ({macs / 1e6:.2f} M multiply-adds per sample)")
+
+    # -- the naive baseline: the full convolution over the receptive field for each sample
+    field = model.receptive_field
+    frames = (field + hop - 1) // hop + 1
+    mel = tf.constant(rng.normal(-4, 1, (1, frames, audio.n_mels)), tf.float32)
+
+    @tf.function
+    def naive(mel, count):
+        history = tf.zeros([1, frames * hop])
+        for i in tf.range(count):
+            logits = model({"audio": history, "mel": mel})[:, -1]
+            sample = model.sample(logits, seed=seed + [0, 1] * i)
+            history = tf.concat([history[:, 1:], sample[:, None]], axis=1)
+        return history
+
+    count = 16
+    report(f"naive (conv over {frames * hop} samples)", count, timed(naive, mel, tf.constant(count)))
+
+    # -- batch 1, plain and XLA
+    one = tf.constant(rng.normal(-4, 1, (1, 40, audio.n_mels)), tf.float32)
+    generate = tf.function(lambda x: model.generate(x, seed=seed)[0])
+    report("batch 1", 40 * hop, timed(generate, one))
+    if FLAGS.xla:
+        try:
+            generate_xla = tf.function(lambda x: model.generate(x, seed=seed)[0], jit_compile=True)
+            report("batch 1, XLA", 40 * hop, timed(generate_xla, one))
+        except Exception as e:  # noqa: BLE001 - report what XLA refused, keep measuring the rest
+            print(f"batch 1, XLA: failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}")
+
+    # -- folded: one utterance
+    frames = int(FLAGS.seconds * rate / hop)
+    utterance = tf.constant(rng.normal(-4, 1, (frames, audio.n_mels)), tf.float32)
+    pad = float(np.log(audio.log_floor))
+    for segment in map(int, FLAGS.fold_segments):
+        overlap = min(m.fold_overlap_frames, segment - 1)
+        folded = tf.function(lambda x, s=segment, o=overlap: model.generate_folded(x, frames, s, o, pad, seed=seed))
+        count = -(-frames // segment)
+        report(f"folded {FLAGS.seconds:g} s, {count} x {segment}+{overlap} frames", frames * hop,
+               timed(folded, utterance))
+
+    # -- batched utterances
+    for batch in map(int, FLAGS.batches):
+        mels = tf.constant(rng.normal(-4, 1, (batch, 16, audio.n_mels)), tf.float32)
+        report(f"batched {batch} x {16 * hop} samples", batch * 16 * hop, timed(generate, mels))
+
+    naive_rate = rows[0][1]
+    print("\nspeed-up over the naive baseline: " + ", ".join(f"{n}: {r / naive_rate:,.0f}x" for n, r in rows[1:]))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)

@@ -1,0 +1,1 @@
+"""TF Serving: the model server config and batching parameters, checked with TF Serving's own protos."""
