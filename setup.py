@@ -46,6 +46,9 @@ setup(
             "tfclone-embed=tools.embed:run",
             "tfclone-export=tools.export:run",
             "tfclone-import-resemblyzer=tools.import_resemblyzer:run",
+            "tfclone-serve=tools.serve:run",
+            "tfclone-clone=tools.clone:run",
+            "tfclone-quickstart=tools.quickstart:run",
         ],
     },
 )

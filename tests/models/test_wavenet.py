@@ -34,6 +34,9 @@ def test_incremental_logits_equal_the_convolution_at_every_step(overrides):
     incremental = model.incremental_logits(previous, model.upsample_condition(mel)).numpy()
     assert teacher_forced.shape == incremental.shape == (1, 400, 256)
     assert np.max(np.abs(teacher_forced - incremental)) < 1e-4
+    # the ring-buffer cache, compiled with XLA, is the same model too
+    ring = tf.function(lambda p, c: model.incremental_logits(p, c, cache="ring"), jit_compile=True)
+    np.testing.assert_allclose(ring(previous, model.upsample_condition(mel)).numpy(), teacher_forced, atol=1e-4)
 
 
 def test_folding_reassembles_segments():

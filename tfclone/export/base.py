@@ -40,6 +40,20 @@ def restore_model(model, model_dir: str, checkpoint: Optional[str] = None, key: 
     return path
 
 
+def track_raw_variables(module: tf.Module) -> None:
+    """Keras 3 checkpoints its keras.Variable wrappers, which TF1-style loaders (TF Serving's C++
+    SavedModelBundle, saved_model_cli run) cannot restore: they fail with "Could not find variable ...".
+    Tracking the underlying tf.Variables too (as keras.export.ExportArchive does) fixes that."""
+    import keras
+
+    raw = []
+    for value in list(vars(module).values()):
+        if isinstance(value, keras.layers.Layer):
+            raw.extend(v.value for v in value.variables)
+    if raw:
+        module.tf_variables = raw
+
+
 def next_version(base_dir: str) -> int:
     versions = [int(d) for d in os.listdir(base_dir) if d.isdigit()] if os.path.isdir(base_dir) else []
     return max(versions, default=0) + 1
@@ -68,6 +82,7 @@ def save(module: tf.Module, signatures: Dict, export_base: str, model_name: str,
     if os.path.exists(final):
         raise ExportError(f"{final}: already exists; choose another --version")
     os.makedirs(base, exist_ok=True)
+    track_raw_variables(module)
     tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=base)
     try:
         with tempfile.TemporaryDirectory() as staging:  # tf.saved_model.save copies assets into assets/

@@ -133,10 +133,10 @@ class WaveNet(keras.Model):
         condition = tf.concat([b.condition.kernel for b in self.blocks], axis=1)
         return convs, condition
 
-    def incremental_logits(self, previous_samples, condition, speaker=None):
+    def incremental_logits(self, previous_samples, condition, speaker=None, cache="tensor_array"):
         """Runs the fast (queue-cached) path with given inputs instead of sampling, for tests: previous
         samples [B, S] (already quantized), upsampled condition [B, S, C] -> head outputs [B, S, channels]."""
-        logits, _ = self._run(condition, previous_samples=previous_samples, speaker=speaker)
+        logits, _ = self._run(condition, previous_samples=previous_samples, speaker=speaker, cache=cache)
         return logits
 
     def sample(self, outputs, temperature=1.0, seed=None):
@@ -155,7 +155,11 @@ class WaveNet(keras.Model):
         value = mean + temperature * tf.exp(log_scale) * (tf.math.log(u) - tf.math.log1p(-u))
         return self.quantize_audio(value)
 
-    def _run(self, condition, previous_samples=None, temperature=1.0, seed=None, speaker=None):
+    def _run(self, condition, previous_samples=None, temperature=1.0, seed=None, speaker=None, cache="tensor_array"):
+        """The generation loop. cache "tensor_array": each layer's past inputs in a TensorArray written once
+        and read once (nothing copied; the fastest in plain graph mode). cache "ring": a [(k-1) d, B, R]
+        ring buffer per layer updated in place, the form XLA compiles (jit_compile cannot scatter into a
+        TensorArray); in plain graph mode the update copies the buffer every step."""
         batch, steps = tf.shape(condition)[0], tf.shape(condition)[1]
         convs, condition_kernel = self._step_weights()
         k, two_g = self.kernel_size, 2 * self.gate_channels
@@ -168,6 +172,9 @@ class WaveNet(keras.Model):
         projected = tf.transpose(projected, [1, 2, 0, 3])  # [S, L, B, 2G]: one slice per step
         histories = []
         for d in self.dilations:
+            if cache == "ring":  # x_in[t] lives at slot t mod (k-1) d; zeros before the start
+                histories.append(tf.zeros([(k - 1) * d, batch, self.residual_channels]))
+                continue
             # x_in[t] is written at index t + (k-1) d and read at t + j d, j < k-1. The first (k-1) d are zeros.
             ta = tf.TensorArray(tf.float32, size=steps + (k - 1) * d, element_shape=[None, self.residual_channels],
                                 clear_after_read=(k == 2))
@@ -185,8 +192,13 @@ class WaveNet(keras.Model):
             cond_t = projected[t]  # [L, B, 2G]
             for i, (block, (kernel, bias), history) in enumerate(zip(self.blocks, convs, histories)):
                 d = self.dilations[i]
-                past = [history.read(t + j * d) for j in range(k - 1)]
-                history = history.write(t + (k - 1) * d, x)
+                if cache == "ring":
+                    size = (k - 1) * d
+                    past = [history[(t + j * d) % size] for j in range(k - 1)]  # x_in[t - (k-1-j) d]
+                    history = tf.tensor_scatter_nd_update(history, [[t % size]], x[None])
+                else:
+                    past = [history.read(t + j * d) for j in range(k - 1)]
+                    history = history.write(t + (k - 1) * d, x)
                 z = tf.matmul(tf.concat(past + [x], axis=-1), kernel) + bias + cond_t[i]
                 gated = tf.tanh(z[:, :self.gate_channels]) * tf.sigmoid(z[:, self.gate_channels:])
                 out = block.out(gated)
@@ -226,12 +238,13 @@ class WaveNet(keras.Model):
         fade = tf.clip_by_value(tf.cast(end[:, None] + self.hop_length - t, tf.float32) / self.hop_length, 0.0, 1.0)
         return mask * fade
 
-    def generate(self, mel, mel_length=None, temperature: float = 1.0, seed=None, speaker_embedding=None):
+    def generate(self, mel, mel_length=None, temperature: float = 1.0, seed=None, speaker_embedding=None,
+                 cache: str = "tensor_array"):
         """mel [B, F, n_mels] -> (audio [B, F * hop], audio_length [B]); samples past each length are zeroed
         (and the silent tail faded out when `tail_silence_db` is set)."""
         mel = tf.cast(mel, tf.float32)
         condition = self.upsample_condition(mel)
-        _, audio = self._run(condition, temperature=temperature, seed=seed, speaker=speaker_embedding)
+        _, audio = self._run(condition, temperature=temperature, seed=seed, speaker=speaker_embedding, cache=cache)
         frames = tf.shape(mel)[1] if mel_length is None else None
         lengths = (tf.fill([tf.shape(mel)[0]], frames) if mel_length is None else tf.cast(mel_length, tf.int32)) \
             * self.hop_length

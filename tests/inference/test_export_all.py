@@ -1,0 +1,92 @@
+"""tfclone-export --model all: every SavedModel runs the same through saved_model_cli and through
+tf.saved_model.load in a process without tfclone; voice_clone equals the three models chained; the serving
+config and batching parameters parse with TF Serving's protos."""
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from google.protobuf import text_format
+
+from tfclone.audio.synthetic import speech_like
+from tfclone.serving.config import BatchingParameters
+from tfclone.text import text_to_ids
+from tfclone.text.symbols import SymbolTable
+
+from tests.export.helpers import run_saved_model
+from tests.inference.conftest import padded
+
+
+def test_layout_assets_and_serving_configs(exported):
+    from tensorflow_serving.config import model_server_config_pb2
+
+    for name in ("speaker_encoder", "synthesizer", "vocoder", "griffin_lim", "voice_clone"):
+        version = exported / name / "1"
+        assert (version / "saved_model.pb").exists() and (version / "assets" / "config.yaml").exists(), name
+        assert (version / "assets.extra" / "tf_serving_warmup_requests").stat().st_size > 100, name
+    assert SymbolTable.load(str(exported / "voice_clone" / "1" / "assets" / "symbols.txt")) == SymbolTable()
+    config = text_format.Parse((exported / "models.config").read_text(), model_server_config_pb2.ModelServerConfig())
+    entries = {c.name: c.base_path for c in config.model_config_list.config}
+    assert set(entries) == {"speaker_encoder", "synthesizer", "vocoder", "griffin_lim", "voice_clone"}
+    assert all(os.path.isdir(p) and os.path.isabs(p) for p in entries.values())
+    batching = text_format.Parse((exported / "batching_parameters.txt").read_text(), BatchingParameters())
+    assert batching.max_batch_size.value == 8 and list(batching.allowed_batch_sizes) == [1, 2, 4, 8]
+    assert batching.pad_variable_length_inputs
+
+
+def test_batching_parameters_reject_bad_values():
+    from tfclone.serving.config import Batching, ServingConfigError, batching_parameters_text
+
+    with pytest.raises(ServingConfigError, match="allowed_batch_sizes"):
+        batching_parameters_text(Batching(max_batch_size=8, allowed_batch_sizes=(1, 4, 2, 8)))
+    with pytest.raises(ServingConfigError, match="num_batch_threads"):
+        batching_parameters_text(Batching(num_batch_threads=0))
+    with pytest.raises(text_format.ParseError):  # the schema is TF Serving's: unknown fields are refused
+        text_format.Parse("max_batch_size { value: 8 }\nmax_batch: 3", BatchingParameters())
+
+
+def inputs_for(name):
+    ids, lengths = padded([np.array(text_to_ids(t), np.int32) for t in ("Good morning.", "How are you today?")])
+    reference, ref_lengths = padded([speech_like(2.0, 16000, seed=1), speech_like(1.5, 16000, seed=2)])
+    mel = np.random.default_rng(0).normal(-4, 1.5, (2, 12, 80)).astype(np.float32)
+    return {"speaker_encoder": {"audio": reference, "audio_length": ref_lengths},
+            "synthesizer": {"token_ids": ids, "token_length": lengths,
+                            "speaker_embedding": np.full([2, 256], 1 / 16, np.float32)},
+            "vocoder": {"mel": mel, "mel_length": np.array([12, 7], np.int32)},
+            "voice_clone": {"reference_audio": reference[:1], "reference_length": ref_lengths[:1],
+                            "token_ids": ids, "token_length": lengths}}[name]
+
+
+@pytest.mark.parametrize("name", ["speaker_encoder", "synthesizer", "vocoder", "voice_clone"])
+def test_saved_model_cli_gives_the_loaded_models_output(exported, tmp_path, name):
+    inputs = inputs_for(name)
+    loaded = run_saved_model(exported / name / "1", inputs, tmp_path)
+    np.savez(tmp_path / "cli_inputs.npz", **inputs)
+    cli = shutil.which("saved_model_cli", path=os.path.dirname(sys.executable))
+    result = subprocess.run([cli, "run", "--dir", str(exported / name / "1"), "--tag_set", "serve",
+                             "--signature_def", "serving_default", "--outdir", str(tmp_path / "cli"),
+                             "--inputs", ";".join(f"{k}={tmp_path / 'cli_inputs.npz'}[{k}]" for k in inputs)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for key, value in loaded.items():
+        np.testing.assert_allclose(np.load(tmp_path / "cli" / f"{key}.npy"), value, atol=1e-5, err_msg=key)
+
+
+def test_voice_clone_equals_the_three_models_chained(exported, tmp_path):
+    inputs = inputs_for("voice_clone")
+    whole = run_saved_model(exported / "voice_clone" / "1", inputs, tmp_path)
+    embedding = run_saved_model(exported / "speaker_encoder" / "1",
+                                {"audio": inputs["reference_audio"], "audio_length": inputs["reference_length"]},
+                                tmp_path)["embedding"]
+    mel = run_saved_model(exported / "synthesizer" / "1",
+                          {"token_ids": inputs["token_ids"], "token_length": inputs["token_length"],
+                           "speaker_embedding": np.repeat(embedding, 2, axis=0)}, tmp_path)
+    audio = run_saved_model(exported / "vocoder" / "1", {"mel": mel["mel"], "mel_length": mel["mel_length"]},
+                            tmp_path)
+    np.testing.assert_allclose(whole["embedding"], embedding, atol=1e-6)
+    np.testing.assert_allclose(whole["mel"], mel["mel"], atol=1e-5)
+    np.testing.assert_array_equal(whole["audio_length"], audio["audio_length"])
+    np.testing.assert_allclose(whole["audio"], audio["audio"], atol=1e-5)
+    assert whole["audio"].shape[0] == 2 and np.all(whole["audio_length"] > 0)

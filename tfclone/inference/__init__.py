@@ -1,0 +1,152 @@
+"""The cloning runner's engine: reference clip + text -> waveform through the three exported models.
+
+    from tfclone.inference import Cloner
+    cloner = Cloner("exported")                       # or Cloner(server="localhost:8500", protocol="grpc")
+    wav = cloner.clone("voice.wav", "Any text you like. In several sentences.")   # float32 at cloner.sample_rate
+
+It holds no model code: the models are SavedModels (local or behind TF Serving), the vocabulary and audio
+presets come from the exported assets.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from tfclone.inference.backends import CloneError, GrpcBackend, LocalBackend, RestBackend
+
+__all__ = ["Cloner", "CloneError"]
+
+Reference = Union[str, Tuple[np.ndarray, int]]
+
+
+class Cloner:
+    """`models`: the exported/ folder (SavedModels, and in server mode the assets: vocabulary and configs).
+    `server`: HOST:PORT of tensorflow_model_server serving the same exports; `protocol`: rest or grpc.
+    `vocoder`: "vocoder" (WaveNet) or "griffin_lim"; default WaveNet when exported, else Griffin-Lim."""
+
+    def __init__(self, models: str = "exported", server: Optional[str] = None, protocol: str = "grpc",
+                 vocoder: Optional[str] = None, pause_seconds: float = 0.25, max_batch: int = 8,
+                 min_reference_seconds: float = 1.0, max_sentence_chars: int = 200):
+        from tfclone.export.base import ExportError
+        from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
+        from tfclone.text.symbols import SymbolTable
+
+        if not os.path.isdir(models):
+            raise CloneError(f"--models {models}: no such folder (export the models with tfclone-export)")
+        if vocoder is None:
+            vocoder = "vocoder" if os.path.isdir(os.path.join(models, "vocoder")) else "griffin_lim"
+        names = ("speaker_encoder", "synthesizer", vocoder)
+        try:
+            paths = {name: latest_version(models, name) for name in names}
+            configs = {name: read_config(paths[name], "vocoder" if name == "griffin_lim" else name)
+                       for name in names}
+        except ExportError as e:
+            raise CloneError(f"--models {models}: {e}") from None
+        mismatch = audio_mismatch(configs["synthesizer"].audio, configs[vocoder].audio)
+        if mismatch:
+            raise CloneError(f"--models {models}: the {vocoder}'s audio preset differs from the synthesizer's "
+                             f"({mismatch}); export a matching pair")
+        symbols_path = os.path.join(paths["synthesizer"], "assets", "symbols.txt")
+        if not os.path.isfile(symbols_path):
+            raise CloneError(f"{paths['synthesizer']}: no assets/symbols.txt (the synthesizer's vocabulary)")
+        self.symbols = SymbolTable.load(symbols_path)
+        self.vocoder = vocoder
+        self.encoder_rate = configs["speaker_encoder"].audio.sample_rate
+        self.sample_rate = configs["synthesizer"].audio.sample_rate
+        self.pause_seconds, self.max_batch = pause_seconds, max_batch
+        self.min_reference_seconds, self.max_sentence_chars = min_reference_seconds, max_sentence_chars
+        self._vocoder_takes_speaker = bool(getattr(configs[vocoder].model, "speaker_conditioning", False)) \
+            and vocoder == "vocoder"
+        if server is None:
+            self.backend = LocalBackend(paths)
+        elif protocol == "rest":
+            self.backend = RestBackend(server)
+        elif protocol == "grpc":
+            self.backend = GrpcBackend(server)
+        else:
+            raise CloneError(f"--protocol {protocol}: must be rest or grpc")
+
+    # ------------------------------------------------------------------------------------------ pieces
+    def load_reference(self, reference: Reference) -> np.ndarray:
+        """A path (any format libsndfile reads) or (samples, rate) -> float32 at the encoder's rate."""
+        from tfclone.audio import io
+
+        try:
+            if isinstance(reference, (str, os.PathLike)):
+                return io.load(str(reference), self.encoder_rate, min_seconds=self.min_reference_seconds)
+            wav, rate = reference
+            wav = np.asarray(wav, np.float32).reshape(-1)
+            io.check(wav, rate, name="reference audio", min_seconds=self.min_reference_seconds)
+            return io.resample(wav, rate, self.encoder_rate) if rate != self.encoder_rate else wav
+        except io.AudioError as e:
+            raise CloneError(f"reference {e}" if not str(e).startswith("reference") else str(e)) from None
+
+    def embed(self, reference: Reference) -> np.ndarray:
+        wav = self.load_reference(reference)
+        out = self.backend.run("speaker_encoder", {"audio": wav[None], "audio_length": np.array([len(wav)], np.int32)})
+        return out["embedding"][0]
+
+    def sentences(self, text: str) -> List[Tuple[str, List[int]]]:
+        """Text -> [(sentence, ids)]; CloneError if nothing in it can be spoken."""
+        from tfclone.text import text_to_ids
+        from tfclone.text.split import split_sentences
+        from tfclone.text.symbols import EOS, PAD, PUNCTUATION, SPACE
+
+        silent = {self.symbols.to_ids([s], add_eos=False)[0] for s in (PAD, EOS, SPACE, *PUNCTUATION)
+                  if s in self.symbols}
+        out = []
+        for sentence in split_sentences(text or "", self.max_sentence_chars):
+            try:
+                ids = text_to_ids(sentence, self.symbols)
+            except ValueError:
+                continue
+            if any(i not in silent for i in ids):
+                out.append((sentence, ids))
+        if not out:
+            shown = (text or "").strip()[:60]
+            raise CloneError(f"text {shown!r}: nothing speakable in it" if shown else "text: empty")
+        return out
+
+    def synthesize(self, embedding: np.ndarray, id_lists: Sequence[List[int]]) -> List[np.ndarray]:
+        """One batch of sentences in one voice -> their waveforms (each cut to its length)."""
+        lengths = np.array([len(ids) for ids in id_lists], np.int32)
+        token_ids = np.zeros([len(id_lists), lengths.max()], np.int32)
+        for i, ids in enumerate(id_lists):
+            token_ids[i, :len(ids)] = ids
+        speaker = np.repeat(embedding[None].astype(np.float32), len(id_lists), axis=0)
+        mel = self.backend.run("synthesizer", {"token_ids": token_ids, "token_length": lengths,
+                                               "speaker_embedding": speaker})
+        inputs = {"mel": mel["mel"].astype(np.float32), "mel_length": mel["mel_length"].astype(np.int32)}
+        if self._vocoder_takes_speaker:
+            inputs["speaker_embedding"] = speaker
+        audio = self.backend.run(self.vocoder, inputs)
+        return [audio["audio"][i, :int(audio["audio_length"][i])] for i in range(len(id_lists))]
+
+    # ------------------------------------------------------------------------------------------ public
+    def clone_sentences(self, reference: Reference, text: str, progress: bool = False,
+                        batch: Optional[int] = None) -> Iterator[Tuple[str, np.ndarray]]:
+        """Yields (sentence, waveform) in order, `batch` sentences per model call (1 for streaming)."""
+        from tqdm import tqdm
+
+        sentences = self.sentences(text)
+        embedding = self.embed(reference)
+        size = batch or self.max_batch
+        with tqdm(total=len(sentences), desc="clone", unit="sentence", disable=not progress) as bar:
+            for start in range(0, len(sentences), size):
+                chunk = sentences[start:start + size]
+                for (sentence, _), wav in zip(chunk, self.synthesize(embedding, [ids for _, ids in chunk])):
+                    yield sentence, wav
+                bar.update(len(chunk))
+
+    def join(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
+        pause = np.zeros(int(self.pause_seconds * self.sample_rate), np.float32)
+        pieces = []
+        for i, wav in enumerate(waveforms):
+            pieces.extend([pause, wav] if i else [wav])
+        return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros([0], np.float32)
+
+    def clone(self, reference: Reference, text: str, progress: bool = False) -> np.ndarray:
+        """Reference clip + text -> float32 waveform at `sample_rate`; sentences joined by short pauses."""
+        return self.join([wav for _, wav in self.clone_sentences(reference, text, progress)])

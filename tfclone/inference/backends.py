@@ -1,0 +1,112 @@
+"""Where the models run: local SavedModels (tf.saved_model.load, no model code), or a TF Serving server
+over REST (JSON predict API) or gRPC (PredictionService from tensorflow-serving-api). Each backend runs a
+model's serving_default on a dict of NumPy arrays and returns a dict of NumPy arrays."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+from typing import Dict
+
+import numpy as np
+
+
+class CloneError(RuntimeError):
+    """Bad input or an unusable model set / server; the message names which and what is wrong."""
+
+
+class LocalBackend:
+    def __init__(self, paths: Dict[str, str]):
+        import tensorflow as tf
+
+        self._tf = tf
+        self._functions = {}
+        for name, path in paths.items():
+            try:
+                self._functions[name] = tf.saved_model.load(path).signatures["serving_default"]
+            except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
+                raise CloneError(f"{path}: cannot load the {name} SavedModel ({str(e).splitlines()[0]})") from None
+
+    def describe(self) -> str:
+        return "local SavedModels"
+
+    def run(self, model: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+        outputs = self._functions[model](**{k: self._tf.constant(v) for k, v in inputs.items()})
+        return {k: v.numpy() for k, v in outputs.items()}
+
+
+def _split_address(address: str):
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise CloneError(f"--server {address}: expected HOST:PORT")
+    return host, int(port)
+
+
+class RestBackend:
+    """TF Serving's REST predict API: POST /v1/models/<name>:predict {"inputs": {...}} (columnar)."""
+
+    def __init__(self, address: str, timeout: float = 300.0):
+        self.host, self.port = _split_address(address)
+        self.address, self.timeout = address, timeout
+
+    def describe(self) -> str:
+        return f"TF Serving REST at {self.address}"
+
+    def run(self, model, inputs):
+        body = json.dumps({"signature_name": "serving_default",
+                           "inputs": {k: v.tolist() for k, v in inputs.items()}}).encode("utf-8")
+        request = urllib.request.Request(f"http://{self.host}:{self.port}/v1/models/{model}:predict", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode("utf-8", "replace")[:300]
+            raise CloneError(f"server {self.address}: {model} request failed (HTTP {e.code}: {detail})") from None
+        except (urllib.error.URLError, socket.timeout, ConnectionError) as e:
+            reason = getattr(e, "reason", e)
+            raise CloneError(f"server {self.address}: unreachable over REST ({reason})") from None
+        outputs = payload.get("outputs")
+        if not isinstance(outputs, dict):  # a single output comes back bare
+            raise CloneError(f"server {self.address}: unexpected {model} response ({str(payload)[:200]})")
+        return {k: np.asarray(v, np.int32 if k.endswith("length") else np.float32) for k, v in outputs.items()}
+
+
+class GrpcBackend:
+    """TF Serving's gRPC PredictionService (tensorflow-serving-api)."""
+
+    def __init__(self, address: str, timeout: float = 300.0, connect_timeout: float = 5.0):
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+
+        _split_address(address)
+        self.address, self.timeout, self._grpc = address, timeout, grpc
+        self._channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", 1 << 30),
+                                                                ("grpc.max_send_message_length", 1 << 30)])
+        try:
+            grpc.channel_ready_future(self._channel).result(timeout=connect_timeout)
+        except grpc.FutureTimeoutError:
+            raise CloneError(f"server {address}: unreachable over gRPC (no connection within "
+                             f"{connect_timeout:g} s)") from None
+        self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
+
+    def describe(self) -> str:
+        return f"TF Serving gRPC at {self.address}"
+
+    def run(self, model, inputs):
+        import tensorflow as tf
+        from tensorflow_serving.apis import model_pb2, predict_pb2
+
+        request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model,
+                                                                            signature_name="serving_default"))
+        for key, value in inputs.items():
+            request.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+        try:
+            response = self._stub.Predict(request, timeout=self.timeout)
+        except self._grpc.RpcError as e:
+            code = e.code()
+            if code in (self._grpc.StatusCode.UNAVAILABLE, self._grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise CloneError(f"server {self.address}: unreachable over gRPC ({e.details()})") from None
+            raise CloneError(f"server {self.address}: {model} request failed ({code.name}: {e.details()})") from None
+        return {k: tf.make_ndarray(v) for k, v in response.outputs.items()}

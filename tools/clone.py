@@ -1,0 +1,85 @@
+"""tfclone-clone: speak any text in the voice of a reference clip.
+
+    tfclone-clone --reference voice.wav --text "Hello there. How are you?" --out speech.wav
+    tfclone-clone --reference voice.wav --text_file lines.txt --out speech.wav --stream
+    tfclone-clone --reference voice.wav --text "..." --out speech.wav --server localhost:8500 --protocol grpc
+
+Long text is split into sentences, synthesized in batches and joined with short pauses; the output is
+written atomically (nothing is left behind on failure). --stream synthesizes one sentence at a time and
+writes each as <out>-NNN.wav as soon as it is ready, then the joined file.
+"""
+import os
+import sys
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("reference", None, "A few seconds of the voice to clone (wav, flac, ogg, mp3).")
+flags.DEFINE_string("text", None, "What to say.")
+flags.DEFINE_string("text_file", None, "A UTF-8 file of text to say (instead of --text).")
+flags.DEFINE_string("out", None, "The wav to write.")
+flags.DEFINE_string("models", "exported", "The exported/ folder (SavedModels; with --server, their assets).")
+flags.DEFINE_string("server", None, "HOST:PORT of tensorflow_model_server serving the exports.")
+flags.DEFINE_enum("protocol", "grpc", ["grpc", "rest"], "With --server: TF Serving's gRPC or REST API.")
+flags.DEFINE_enum("vocoder", None, ["vocoder", "griffin_lim"], "Default: the WaveNet if exported, else Griffin-Lim.")
+flags.DEFINE_boolean("stream", False, "Write each sentence's audio as soon as it is ready.")
+flags.DEFINE_integer("batch", 8, "Sentences per model call.")
+flags.DEFINE_float("pause", 0.25, "Seconds of silence between sentences.")
+flags.mark_flags_as_required(["reference", "out"])
+
+
+def fail(message: str) -> None:
+    print(f"tfclone-clone: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv):
+    del argv
+    from tfclone.audio import io
+    from tfclone.inference import CloneError, Cloner
+
+    if (FLAGS.text is None) == (FLAGS.text_file is None):
+        fail("give exactly one of --text and --text_file")
+    text = FLAGS.text
+    if FLAGS.text_file is not None:
+        try:
+            with open(FLAGS.text_file, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            fail(f"--text_file {FLAGS.text_file}: cannot read ({e})")
+    out_dir = os.path.dirname(os.path.abspath(FLAGS.out))
+    if not os.path.isdir(out_dir):
+        fail(f"--out {FLAGS.out}: folder {out_dir} does not exist")
+    if not FLAGS.out.lower().endswith((".wav", ".flac", ".ogg")):
+        fail(f"--out {FLAGS.out}: must end in .wav, .flac or .ogg")
+    parts = []
+    try:
+        cloner = Cloner(FLAGS.models, FLAGS.server, FLAGS.protocol, FLAGS.vocoder, pause_seconds=FLAGS.pause,
+                        max_batch=FLAGS.batch)
+        waves = []
+        stem, ext = os.path.splitext(FLAGS.out)
+        for n, (_, wav) in enumerate(cloner.clone_sentences(FLAGS.reference, text, progress=True,
+                                                            batch=1 if FLAGS.stream else FLAGS.batch)):
+            waves.append(wav)
+            if FLAGS.stream:
+                part = f"{stem}-{n + 1:03d}{ext}"
+                io.save(part, wav, cloner.sample_rate)
+                parts.append(part)
+                print(part, flush=True)
+        joined = cloner.join(waves)
+        io.save(FLAGS.out, joined, cloner.sample_rate)
+    except CloneError as e:
+        for part in parts:  # a failed run leaves nothing behind
+            os.remove(part)
+        fail(str(e))
+    print(f"{FLAGS.out}: {len(waves)} sentence(s), {len(joined) / cloner.sample_rate:.2f} s at "
+          f"{cloner.sample_rate} Hz ({cloner.backend.describe()}, {cloner.vocoder})")
+
+
+def run():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
