@@ -62,7 +62,7 @@ def main(argv):
                         allowed_batch_sizes=sizes + (FLAGS.max_batch_size,))
     try:
         paths = write_serving_configs(FLAGS.export_dir, batching)
-        docker = write_serving_configs(FLAGS.export_dir, batching, base_path="/models")
+        docker = write_serving_configs(FLAGS.export_dir, batching, base_path="/models", filename="models.docker.config")
     except ServingConfigError as e:
         print(f"tfclone-serve: error: {e}", file=sys.stderr)
         sys.exit(2)

@@ -105,7 +105,8 @@ def exported_models(export_dir: str) -> Dict[str, str]:
     return found
 
 
-def write_serving_configs(export_dir: str, batching: Batching = Batching(), base_path: str = "") -> Dict[str, str]:
+def write_serving_configs(export_dir: str, batching: Batching = Batching(), base_path: str = "",
+                          filename: str = "models.config") -> Dict[str, str]:
     """Writes <export_dir>/models.config (base paths under `base_path`, default the absolute export_dir; use
     /models for the Docker image's volume) and <export_dir>/batching_parameters.txt; each is parsed back
     with the protos before it is returned. Returns {"models_config": path, "batching_parameters": path}."""
@@ -119,8 +120,7 @@ def write_serving_configs(export_dir: str, batching: Batching = Batching(), base
     text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
     batching_text = batching_parameters_text(batching)
     text_format.Parse(batching_text, BatchingParameters())
-    name = "models.config" if not base_path else f"models.{os.path.basename(base_path.rstrip('/')) or 'root'}.config"
-    paths = {"models_config": os.path.join(export_dir, name),
+    paths = {"models_config": os.path.join(export_dir, filename),
              "batching_parameters": os.path.join(export_dir, "batching_parameters.txt")}
     atomic_write_text(paths["models_config"], text)
     atomic_write_text(paths["batching_parameters"], batching_text)

@@ -1,0 +1,159 @@
+"""tfclone-clone and tfclone.inference.Cloner against the exported SavedModels: sentences batched and
+joined with pauses, --stream, the Python API equal to the end-to-end SavedModel, and every bad input a
+one-line error naming it, a non-zero exit and no output file."""
+import shutil
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from tfclone.audio import io
+from tfclone.audio.synthetic import speech_like
+from tfclone.inference import CloneError, Cloner
+from tfclone.text.split import split_sentences
+
+from tests.export.helpers import run_saved_model
+
+TEXT = "Good morning, Doctor Smith. The meeting starts at 3.30 today! Are you coming?"
+
+
+def clone(repo_root, *args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "tools.clone", *args], capture_output=True, text=True,
+                          cwd=repo_root, timeout=timeout)
+
+
+def test_split_sentences():
+    assert split_sentences(TEXT) == ["Good morning, Doctor Smith.", "The meeting starts at 3.30 today!",
+                                     "Are you coming?"]
+    assert split_sentences("Dr. Jones met Mr. Brown. Then they left.") == ["Dr. Jones met Mr. Brown.",
+                                                                           "Then they left."]
+    long = ", ".join(["a fairly long clause of words"] * 12) + "."
+    pieces = split_sentences(long, max_chars=80)
+    assert len(pieces) > 1 and all(len(p) <= 80 for p in pieces)
+    assert " ".join(pieces).replace(",,", ",") == long
+
+
+def test_cloner_equals_the_voice_clone_saved_model(exported, reference_wav, tmp_path):
+    cloner = Cloner(str(exported), pause_seconds=0.1)
+    pieces = list(cloner.clone_sentences(str(reference_wav), TEXT))
+    assert [s for s, _ in pieces] == split_sentences(TEXT)
+    sentences = cloner.sentences(TEXT)
+    ids = np.zeros([3, max(len(i) for _, i in sentences)], np.int32)
+    for row, (_, i) in enumerate(sentences):
+        ids[row, :len(i)] = i
+    reference = io.load(str(reference_wav), 16000)
+    whole = run_saved_model(exported / "voice_clone" / "1",
+                            {"reference_audio": reference[None], "reference_length": np.array([len(reference)], np.int32),
+                             "token_ids": ids, "token_length": np.array([len(i) for _, i in sentences], np.int32)},
+                            tmp_path)
+    for row, (_, wav) in enumerate(pieces):
+        np.testing.assert_allclose(wav, whole["audio"][row, :whole["audio_length"][row]], atol=1e-5)
+    joined = cloner.clone(str(reference_wav), TEXT)
+    assert len(joined) == sum(len(w) for _, w in pieces) + 2 * int(0.1 * cloner.sample_rate)
+
+
+def test_clone_tool_writes_the_joined_sentences(exported, reference_wav, tmp_path, repo_root):
+    out = tmp_path / "speech.wav"
+    result = clone(repo_root, f"--reference={reference_wav}", f"--text={TEXT}", f"--out={out}",
+                   f"--models={exported}", "--pause=0.2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    wav, rate = sf.read(str(out))
+    expected = Cloner(str(exported), pause_seconds=0.2).clone(str(reference_wav), TEXT)
+    assert rate == 16000 and len(wav) == len(expected) and "3 sentence(s)" in result.stdout
+    np.testing.assert_allclose(wav, expected, atol=1e-4)  # 16-bit file
+
+
+def test_clone_tool_streams_each_sentence(exported, reference_wav, tmp_path, repo_root):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("First line here.\nSecond line here.\n")
+    out = tmp_path / "streamed.wav"
+    result = clone(repo_root, f"--reference={reference_wav}", f"--text_file={lines}", f"--out={out}",
+                   f"--models={exported}", "--stream", "--vocoder=griffin_lim")
+    assert result.returncode == 0, result.stderr[-2000:]
+    parts = sorted(tmp_path.glob("streamed-*.wav"))
+    assert [p.name for p in parts] == ["streamed-001.wav", "streamed-002.wav"]
+    assert result.stdout.index("streamed-001.wav") < result.stdout.index("streamed-002.wav")
+    total = sum(len(sf.read(str(p))[0]) for p in parts)
+    assert len(sf.read(str(out))[0]) == total + int(0.25 * 16000)
+
+
+def write(path, samples, rate=16000, subtype="PCM_16"):
+    sf.write(str(path), samples, rate, subtype=subtype)
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bad_models(exported, tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad_models")
+    missing = root / "missing_synthesizer"
+    shutil.copytree(exported, missing)
+    shutil.rmtree(missing / "synthesizer")
+    mismatched = root / "mismatched"
+    shutil.copytree(exported, mismatched)
+    config = mismatched / "vocoder" / "1" / "assets" / "config.yaml"
+    config.write_text(config.read_text().replace("hop_length: 200", "hop_length: 256"))
+    return {"missing": missing, "mismatched": mismatched}
+
+
+CASES = {
+    "missing reference": (lambda d: ["--reference=" + str(d / "nope.wav")], "nope.wav: no such file"),
+    "unreadable reference": (lambda d: ["--reference=" + str(d / "junk.wav")], "junk.wav: unreadable audio"),
+    "empty reference": (lambda d: ["--reference=" + str(write(d / "empty.wav", np.zeros(0)))], "empty audio"),
+    "silent reference": (lambda d: ["--reference=" + str(write(d / "silent.wav", np.zeros(32000)))], "silent"),
+    "short reference": (lambda d: ["--reference=" + str(write(d / "short.wav", speech_like(0.3, seed=1)))],
+                        "too short"),
+    "non-finite reference": (lambda d: ["--reference=" + str(write(d / "nan.wav", np.full(32000, np.nan, np.float32),
+                                                                  subtype="FLOAT"))], "NaN or Inf"),
+    "empty text": (lambda d: ["--text=   "], "text: empty"),
+    "unspeakable text": (lambda d: ["--text=?! ... -- ;"], "nothing speakable"),
+    "models dir missing a model": (lambda d: ["--models=" + str(d.bad["missing"])], "no exported synthesizer"),
+    "mismatched presets": (lambda d: ["--models=" + str(d.bad["mismatched"])], "hop_length 200 vs 256"),
+    "no models dir": (lambda d: ["--models=" + str(d / "nowhere")], "nowhere: no such folder"),
+    "unreachable rest server": (lambda d: [f"--server=127.0.0.1:{free_port()}", "--protocol=rest"],
+                                "unreachable over REST"),
+    "unreachable grpc server": (lambda d: [f"--server=127.0.0.1:{free_port()}", "--protocol=grpc"],
+                                "unreachable over gRPC"),
+}
+
+
+class CaseDir(type(__import__("pathlib").Path())):
+    bad = None
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_is_one_clear_line_and_leaves_nothing(case, exported, reference_wav, bad_models, tmp_path,
+                                                         repo_root):
+    (tmp_path / "junk.wav").write_bytes(b"RIFF not really a wav file")
+    folder = CaseDir(tmp_path)
+    folder.bad = bad_models
+    make_args, expected = CASES[case]
+    args = {"--reference": f"--reference={reference_wav}", "--text": "--text=Hello there.",
+            "--models": f"--models={exported}"}
+    for arg in make_args(folder):
+        args[arg.split("=")[0]] = arg
+    out = tmp_path / "out" / "speech.wav"
+    out.parent.mkdir()
+    result = clone(repo_root, *args.values(), f"--out={out}")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("tfclone-clone: error:")]
+    assert len(errors) == 1 and expected in errors[0], result.stderr[-1500:]
+    assert list(out.parent.iterdir()) == []  # no output, no temporary, no parts
+
+
+def test_cloner_api_rejects_bad_arrays(exported):
+    cloner = Cloner(str(exported))
+    with pytest.raises(CloneError, match="reference audio: audio contains NaN"):
+        cloner.clone((np.full(32000, np.inf, np.float32), 16000), "Hello.")
+    with pytest.raises(CloneError, match="too short"):
+        cloner.clone((speech_like(0.2, seed=0), 16000), "Hello.")
+    wav = cloner.clone((speech_like(2.0, 22050, seed=0), 22050), "Hello.")  # resampled to 16 kHz for the encoder
+    assert wav.dtype == np.float32 and len(wav) > 0
