@@ -163,13 +163,15 @@ class WaveNet(keras.Model):
         batch, steps = tf.shape(condition)[0], tf.shape(condition)[1]
         convs, condition_kernel = self._step_weights()
         k, two_g = self.kernel_size, 2 * self.gate_channels
-        projected = tf.reshape(tf.tensordot(condition, condition_kernel, axes=1), [batch, steps, len(self.blocks), two_g])
+        # The conditioning is projected step by step inside the loop: projecting all steps up front would
+        # hold S x L x 2G floats (2 GB for 5 s with the default config).
+        condition_steps = tf.transpose(tf.cast(condition, tf.float32), [1, 0, 2])  # [S, B, C]
+        speaker_term = tf.zeros([batch, len(self.blocks), two_g])
         if self.speaker_dim:
             if speaker is None:
                 raise ValueError("this WaveNet is conditioned on a speaker: pass speaker_embedding")
             speaker_kernel = tf.concat([b.speaker.kernel for b in self.blocks], axis=1)  # [E, L * 2G]
-            projected += tf.reshape(tf.matmul(speaker, speaker_kernel), [batch, 1, len(self.blocks), two_g])
-        projected = tf.transpose(projected, [1, 2, 0, 3])  # [S, L, B, 2G]: one slice per step
+            speaker_term = tf.reshape(tf.matmul(speaker, speaker_kernel), [batch, len(self.blocks), two_g])
         histories = []
         for d in self.dilations:
             if cache == "ring":  # x_in[t] lives at slot t mod (k-1) d; zeros before the start
@@ -189,7 +191,8 @@ class WaveNet(keras.Model):
             x = self.input_layer(self.network_input(previous)[:, None])
             skips = 0.0
             new_histories = []
-            cond_t = projected[t]  # [L, B, 2G]
+            cond_t = tf.reshape(tf.matmul(condition_steps[t], condition_kernel), [batch, len(self.blocks), two_g])
+            cond_t = cond_t + speaker_term  # [B, L, 2G]
             for i, (block, (kernel, bias), history) in enumerate(zip(self.blocks, convs, histories)):
                 d = self.dilations[i]
                 if cache == "ring":
@@ -199,7 +202,7 @@ class WaveNet(keras.Model):
                 else:
                     past = [history.read(t + j * d) for j in range(k - 1)]
                     history = history.write(t + (k - 1) * d, x)
-                z = tf.matmul(tf.concat(past + [x], axis=-1), kernel) + bias + cond_t[i]
+                z = tf.matmul(tf.concat(past + [x], axis=-1), kernel) + bias + cond_t[:, i]
                 gated = tf.tanh(z[:, :self.gate_channels]) * tf.sigmoid(z[:, self.gate_channels:])
                 out = block.out(gated)
                 skips = skips + out[:, :self.skip_channels]
