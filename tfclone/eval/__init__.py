@@ -1,1 +1,1 @@
-"""Evaluation: speaker verification (EER, minDCF); MCD, WER and speaker similarity join with their models."""
+"""Evaluation: speaker verification (EER, minDCF), alignment scores, mel-cepstral distortion (vocoder)."""

@@ -1,1 +1,1 @@
-"""Losses: ge2e (speaker encoder); tacotron and wavenet losses join as those models land."""
+"""Losses: ge2e (speaker encoder), tacotron; the WaveNet losses live beside the model (tfclone.models.wavenet)."""

@@ -1,1 +1,1 @@
-"""Keras subclassed models: speaker_encoder (GE2E); tacotron2 and wavenet join as they land."""
+"""Keras subclassed models: speaker_encoder (GE2E), resemblyzer (importer), tacotron2, wavenet."""
