@@ -63,7 +63,8 @@ def main(argv):
     make_corpus(corpus, FLAGS.speakers, FLAGS.utterances)
     if not os.path.exists(os.path.join(shards, "summary.json")):
         preprocess(PreprocessOptions("local", corpus, test_speakers=2, validation_fraction=0.05), shards)
-    configs = {m: experiment_config(m, [f"configs/{m}/tiny.yaml"]) for m in SHARES}
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # configs/ beside tools/
+    configs = {m: experiment_config(m, [os.path.join(repo, "configs", m, "tiny.yaml")]) for m in SHARES}
     reserve = 90.0  # export and cloning
     training = max(0.0, FLAGS.minutes * 60 - (time.perf_counter() - began) - reserve)
     dirs = {m: os.path.join(work, "runs", m) for m in SHARES}
