@@ -39,60 +39,36 @@ flags.DEFINE_integer("num_batch_threads", 2, "Serving batching: threads running 
 flags.mark_flags_as_required(["model"])
 
 
-def _model_config(model: str, model_dir: str):
-    from tfclone.config import experiment_config
-
-    config_file = os.path.join(model_dir, "config.yaml")
-    if not os.path.isfile(config_file):
-        raise app.UsageError(f"{model_dir}: no config.yaml; not a tfclone {model} model_dir")
-    return experiment_config(model, [config_file])
-
-
 def export_one(model: str, model_dir: str, version=None) -> str:
+    from tfclone.export.all_models import model_dir_config
+
+    config = model_dir_config(model, model_dir)
     if model == "speaker_encoder":
         from tfclone.export.speaker_encoder import export_speaker_encoder
 
-        return export_speaker_encoder(_model_config(model, model_dir), model_dir, FLAGS.export_dir,
-                                      FLAGS.checkpoint, version)
+        return export_speaker_encoder(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version)
     if model == "synthesizer":
         from tfclone.export.synthesizer import export_synthesizer
 
-        return export_synthesizer(_model_config(model, model_dir), model_dir, FLAGS.export_dir, FLAGS.checkpoint,
-                                  version, FLAGS.prenet_dropout)
+        return export_synthesizer(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.prenet_dropout)
     from tfclone.export.vocoder import export_vocoder
 
-    return export_vocoder(_model_config(model, model_dir), model_dir, FLAGS.export_dir, FLAGS.checkpoint, version,
-                          FLAGS.folded, FLAGS.seed)
-
-
-def batching():
-    from tfclone.serving.config import Batching
-
-    sizes = tuple(2 ** i for i in range(FLAGS.max_batch_size.bit_length()) if 2 ** i < FLAGS.max_batch_size)
-    return Batching(max_batch_size=FLAGS.max_batch_size, batch_timeout_micros=FLAGS.batch_timeout_micros,
-                    num_batch_threads=FLAGS.num_batch_threads, allowed_batch_sizes=sizes + (FLAGS.max_batch_size,))
+    return export_vocoder(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.folded, FLAGS.seed)
 
 
 def export_all():
-    from tfclone.export.vocoder import export_griffin_lim
-    from tfclone.export.voice_clone import export_voice_clone, griffin_lim_config
-    from tfclone.serving.config import write_serving_configs
+    from tfclone.export.all_models import export_all as export_everything
+    from tfclone.serving.config import Batching
 
     for name in ("speaker_encoder_dir", "synthesizer_dir"):
         if not getattr(FLAGS, name):
             raise app.UsageError(f"--model all needs --{name}")
-    paths = {"speaker_encoder": export_one("speaker_encoder", FLAGS.speaker_encoder_dir),
-             "synthesizer": export_one("synthesizer", FLAGS.synthesizer_dir)}
-    if FLAGS.vocoder_dir:
-        paths["vocoder"] = export_one("vocoder", FLAGS.vocoder_dir)
-    synthesizer = _model_config("synthesizer", FLAGS.synthesizer_dir)
-    paths["griffin_lim"] = export_griffin_lim(griffin_lim_config(synthesizer), FLAGS.export_dir,
-                                              iterations=FLAGS.griffin_lim_iterations)
-    vocoder = FLAGS.voice_clone_vocoder or ("vocoder" if FLAGS.vocoder_dir else "griffin_lim")
-    paths["voice_clone"] = export_voice_clone(FLAGS.export_dir, vocoder, sources={
-        k: v for k, v in paths.items() if k in ("speaker_encoder", "synthesizer", vocoder)})
-    paths.update(write_serving_configs(FLAGS.export_dir, batching()))
-    return paths
+    batching = Batching.up_to(FLAGS.max_batch_size, batch_timeout_micros=FLAGS.batch_timeout_micros,
+                              num_batch_threads=FLAGS.num_batch_threads)
+    return export_everything(FLAGS.export_dir, FLAGS.speaker_encoder_dir, FLAGS.synthesizer_dir, FLAGS.vocoder_dir,
+                             prenet_dropout=FLAGS.prenet_dropout, folded=FLAGS.folded, seed=FLAGS.seed,
+                             griffin_lim_iterations=FLAGS.griffin_lim_iterations,
+                             voice_clone_vocoder=FLAGS.voice_clone_vocoder, batching=batching)
 
 
 def main(argv):
@@ -107,16 +83,11 @@ def main(argv):
                 print(f"{name}: {path}")
             return
         if FLAGS.model == "voice_clone":
-            from tfclone.export.voice_clone import export_voice_clone, latest_version
+            from tfclone.export.all_models import default_vocoder
+            from tfclone.export.voice_clone import export_voice_clone
 
-            vocoder = FLAGS.voice_clone_vocoder
-            if vocoder is None:
-                try:
-                    latest_version(FLAGS.export_dir, "vocoder")
-                    vocoder = "vocoder"
-                except ExportError:
-                    vocoder = "griffin_lim"
-            path = export_voice_clone(FLAGS.export_dir, vocoder, FLAGS.version)
+            path = export_voice_clone(FLAGS.export_dir, FLAGS.voice_clone_vocoder or default_vocoder(FLAGS.export_dir),
+                                      FLAGS.version)
         elif FLAGS.model == "griffin_lim":
             from tfclone.export.vocoder import export_griffin_lim
 

@@ -49,12 +49,9 @@ def main(argv):
     from tfclone.data.make_corpus import make_corpus
     from tfclone.data.preprocess import PreprocessOptions, preprocess
     from tfclone.eval.speaker_verification import read_split
+    from tfclone.export.all_models import export_all
     from tfclone.export.speaker_encoder import export_speaker_encoder
-    from tfclone.export.synthesizer import export_synthesizer
-    from tfclone.export.vocoder import export_griffin_lim, export_vocoder
-    from tfclone.export.voice_clone import export_voice_clone, griffin_lim_config
     from tfclone.inference import Cloner
-    from tfclone.serving.config import write_serving_configs
 
     began = time.perf_counter()
     work = os.path.abspath(FLAGS.work_dir)
@@ -81,12 +78,8 @@ def main(argv):
     steps["vocoder"] = train_for("vocoder", configs["vocoder"], dirs["vocoder"], shards,
                                  SHARES["vocoder"] * training, FLAGS.chunk_steps)
     print("[5/6] export", flush=True)
-    synthesizer = export_synthesizer(configs["synthesizer"], dirs["synthesizer"], exported)
-    vocoder = export_vocoder(configs["vocoder"], dirs["vocoder"], exported)
-    export_griffin_lim(griffin_lim_config(configs["synthesizer"]), exported)
-    export_voice_clone(exported, "vocoder", sources={"speaker_encoder": encoder, "synthesizer": synthesizer,
-                                                     "vocoder": vocoder})
-    serving = write_serving_configs(exported)
+    serving = export_all(exported, dirs["speaker_encoder"], dirs["synthesizer"], dirs["vocoder"],
+                         already_exported={"speaker_encoder": encoder})
     print("[6/6] clone a held-out voice", flush=True)
     clips, speakers = read_split(shards, "test", max_utterances_per_speaker=1)
     reference = os.path.join(work, "reference.wav")

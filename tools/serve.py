@@ -57,9 +57,7 @@ def main(argv):
     del argv
     from tfclone.serving.config import Batching, ServingConfigError, write_serving_configs
 
-    sizes = tuple(2 ** i for i in range(FLAGS.max_batch_size.bit_length()) if 2 ** i < FLAGS.max_batch_size)
-    batching = Batching(max_batch_size=FLAGS.max_batch_size, batch_timeout_micros=FLAGS.batch_timeout_micros,
-                        allowed_batch_sizes=sizes + (FLAGS.max_batch_size,))
+    batching = Batching.up_to(FLAGS.max_batch_size, batch_timeout_micros=FLAGS.batch_timeout_micros)
     try:
         paths = write_serving_configs(FLAGS.export_dir, batching)
         docker = write_serving_configs(FLAGS.export_dir, batching, base_path="/models", filename="models.docker.config")

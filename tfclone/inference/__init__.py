@@ -29,14 +29,14 @@ class Cloner:
     def __init__(self, models: str = "exported", server: Optional[str] = None, protocol: str = "grpc",
                  vocoder: Optional[str] = None, pause_seconds: float = 0.25, max_batch: int = 8,
                  min_reference_seconds: float = 1.0, max_sentence_chars: int = 200):
+        from tfclone.export.all_models import default_vocoder
         from tfclone.export.base import ExportError
         from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
         from tfclone.text.symbols import SymbolTable
 
         if not os.path.isdir(models):
             raise CloneError(f"--models {models}: no such folder (export the models with tfclone-export)")
-        if vocoder is None:
-            vocoder = "vocoder" if os.path.isdir(os.path.join(models, "vocoder")) else "griffin_lim"
+        vocoder = vocoder or default_vocoder(models)
         names = ("speaker_encoder", "synthesizer", vocoder)
         try:
             paths = {name: latest_version(models, name) for name in names}

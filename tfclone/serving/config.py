@@ -60,6 +60,12 @@ class Batching:
     num_batch_threads: int = 2
     allowed_batch_sizes: Sequence[int] = (1, 2, 4, 8)
 
+    @classmethod
+    def up_to(cls, max_batch_size: int, **options) -> "Batching":
+        """Allowed batch sizes: the powers of two below max_batch_size, then max_batch_size."""
+        sizes = tuple(2 ** i for i in range(max_batch_size.bit_length()) if 2 ** i < max_batch_size)
+        return cls(max_batch_size=max_batch_size, allowed_batch_sizes=sizes + (max_batch_size,), **options)
+
     def check(self) -> None:
         for name in ("max_batch_size", "max_enqueued_batches", "num_batch_threads"):
             if getattr(self, name) < 1:
