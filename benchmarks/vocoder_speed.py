@@ -2,11 +2,12 @@
 for the default config (24 layers, residual 64, gate 128, skip 256) unless --config says otherwise:
 
   naive        the baseline: every new sample re-runs the whole convolution stack over the receptive field
-  batch 1      the queue-cached while_loop (arXiv 1611.09482), one utterance, sample by sample
-  batch 1 XLA  the loop with ring-buffer caches, compiled with XLA (jit_compile=True)
-  folded       one --seconds utterance cut into overlapping segments generated as one batch and cross-faded,
-               for several segment lengths (what the exported vocoder does per utterance)
-  batched      B independent utterances at once
+  batch 1      the queue-cached while_loop (arXiv 1611.09482), one utterance, sample by sample: plain graph
+               (TensorArray caches) and XLA (ring-buffer caches)
+  folded       one --seconds utterance cut into overlapping segments generated as a batch and cross-faded,
+               for several segment lengths: the config's way (generation_loops concurrent loops, XLA if
+               the config says so; what the exported vocoder does per utterance) beside one plain-graph loop
+  batched      B independent utterances at once: one plain loop, one XLA loop, and 2 concurrent XLA loops
 
 beside the arithmetic bound: multiply-adds per sample counted from the layer shapes, against the rate this
 machine reaches on one large float32 matmul. Weights are random: speed does not depend on them.
@@ -24,8 +25,9 @@ flags.DEFINE_string("params_override", "", "Overrides, e.g. model.layers=16.")
 flags.DEFINE_float("seconds", 5.0, "Length of the folded utterance.")
 flags.DEFINE_float("min_time", 6.0, "Seconds to time each case for (at least two calls).")
 flags.DEFINE_list("fold_segments", ["50", "25", "12"], "Folded: segment lengths in mel frames.")
+flags.DEFINE_list("fold_overlaps", [], "Folded: overlaps in frames (default: the config's).")
 flags.DEFINE_list("batches", ["8", "32"], "Batched: batch sizes.")
-flags.DEFINE_boolean("xla", True, "Also time the batch-1 loop under XLA.")
+flags.DEFINE_boolean("xla", True, "Also time the XLA cases.")
 
 
 def timed(fn, *args):
@@ -68,16 +70,16 @@ def main(argv):
     def report(name, samples, seconds):
         per_second = samples / seconds
         rows.append((name, per_second))
-        print(f"{name:<34}{per_second:>12,.0f}{per_second / rate:>10.2f}x{seconds:>9.2f}s", flush=True)
+        print(f"{name:<48}{per_second:>12,.0f}{per_second / rate:>10.2f}x{seconds:>9.2f}s", flush=True)
 
-    print(f"{'case':<34}{'samples/s':>12}{'real time':>11}{'s/call':>10}")
+    print(f"{'case':<48}{'samples/s':>12}{'real time':>11}{'s/call':>10}")
 
     # -- the arithmetic bound
     a = tf.random.normal([1024, 1024])
     matmul = tf.function(lambda x: tf.matmul(x, x))
     flops_rate = 2 * 1024 ** 3 / timed(matmul, a)
     macs = macs_per_sample(model)
-    print(f"{'bound: matmul ' + f'{flops_rate / 1e9:.1f} GFLOP/s':<34}{flops_rate / (2 * macs):>12,.0f}"
+    print(f"{'bound: matmul ' + f'{flops_rate / 1e9:.1f} GFLOP/s':<48}{flops_rate / (2 * macs):>12,.0f}"
           f"{flops_rate / (2 * macs) / rate:>10.2f}x   ({macs / 1e6:.2f} M multiply-adds per sample)")
 
     # -- the naive baseline: the full convolution over the receptive field for each sample
@@ -101,30 +103,40 @@ def main(argv):
     one = tf.constant(rng.normal(-4, 1, (1, 40, audio.n_mels)), tf.float32)
     generate = tf.function(lambda x: model.generate(x, seed=seed)[0])
     report("batch 1", 40 * hop, timed(generate, one))
+    generate_xla = tf.function(lambda x: model.generate(x, seed=seed, xla=True)[0])
     if FLAGS.xla:
-        try:
-            generate_xla = tf.function(lambda x: model.generate(x, seed=seed, cache="ring")[0], jit_compile=True)
-            report("batch 1, XLA (ring cache)", 40 * hop, timed(generate_xla, one))
-            ring = tf.function(lambda x: model.generate(x, seed=seed, cache="ring")[0])
-            report("batch 1, ring cache, no XLA", 40 * hop, timed(ring, one))
-        except Exception as e:  # noqa: BLE001 - report what XLA refused, keep measuring the rest
-            print(f"batch 1, XLA: failed: {type(e).__name__}: {str(e).splitlines()[0][:120]}")
+        report("batch 1, XLA", 40 * hop, timed(generate_xla, one))
 
     # -- folded: one utterance
     frames = int(FLAGS.seconds * rate / hop)
     utterance = tf.constant(rng.normal(-4, 1, (frames, audio.n_mels)), tf.float32)
     pad = float(np.log(audio.log_floor))
+    loops, xla = m.generation_loops, m.xla and FLAGS.xla
+    overlaps = list(map(int, FLAGS.fold_overlaps)) or [m.fold_overlap_frames]
     for segment in map(int, FLAGS.fold_segments):
-        overlap = min(m.fold_overlap_frames, segment - 1)
-        folded = tf.function(lambda x, s=segment, o=overlap: model.generate_folded(x, frames, s, o, pad, seed=seed))
-        count = -(-frames // segment)
-        report(f"folded {FLAGS.seconds:g} s, {count} x {segment}+{overlap} frames", frames * hop,
-               timed(folded, utterance))
+        for overlap in overlaps:
+            overlap = min(overlap, segment - 1)
+            count = -(-frames // segment)
+            for n, x in ([(1, False)] if overlap == overlaps[0] else []) + [(loops, xla)]:
+                folded = tf.function(lambda u, s=segment, o=overlap, n=n, x=x: model.generate_folded(
+                    u, frames, s, o, pad, seed=seed, loops=n, xla=x))
+                how = f"{n} loop{'s' if n > 1 else ''}{', XLA' if x else ''}"
+                report(f"folded {FLAGS.seconds:g} s, {count} x {segment}+{overlap}, {how}", frames * hop,
+                       timed(folded, utterance))
 
     # -- batched utterances
+    @tf.function
+    def two_xla_loops(x):
+        first, second = tf.split(x, 2)
+        return tf.concat([model.generate(first, seed=seed, xla=True)[0],
+                          model.generate(second, seed=seed + [1, 0], xla=True)[0]], axis=0)
+
     for batch in map(int, FLAGS.batches):
         mels = tf.constant(rng.normal(-4, 1, (batch, 16, audio.n_mels)), tf.float32)
-        report(f"batched {batch} x {16 * hop} samples", batch * 16 * hop, timed(generate, mels))
+        report(f"batched {batch} x {16 * hop}", batch * 16 * hop, timed(generate, mels))
+        if FLAGS.xla:
+            report(f"batched {batch} x {16 * hop}, XLA", batch * 16 * hop, timed(generate_xla, mels))
+            report(f"batched {batch} x {16 * hop}, 2 XLA loops", batch * 16 * hop, timed(two_xla_loops, mels))
 
     naive_rate = rows[0][1]
     print("\nspeed-up over the naive baseline: " + ", ".join(f"{n}: {r / naive_rate:,.0f}x" for n, r in rows[1:]))

@@ -26,7 +26,8 @@ NOT_INSTALLED = 3
 
 def server_command(binary: str, paths, grpc_port: int, rest_port: int, batching: bool):
     command = [binary, f"--port={grpc_port}", f"--rest_api_port={rest_port}",
-               f"--model_config_file={paths['models_config']}", "--enable_model_warmup=true"]
+               f"--model_config_file={paths['models_config']}", "--enable_model_warmup=true",
+               "--xla_cpu_compilation_enabled=true"]  # the vocoder's generation loop is XLA-compiled by default
     if batching:
         command += ["--enable_batching=true", f"--batching_parameters_file={paths['batching_parameters']}"]
     return command
@@ -40,7 +41,8 @@ def instructions(export_dir: str, docker_config: str, grpc_port: int, rest_port:
 
   Docker (the official image; the exports are mounted at /models):
     docker run --rm -p {grpc_port}:8500 -p {rest_port}:8501 -v {folder}:/models tensorflow/serving \\
-      --model_config_file=/models/{os.path.basename(docker_config)} --enable_model_warmup=true{batch}
+      --model_config_file=/models/{os.path.basename(docker_config)} --enable_model_warmup=true \\
+      --xla_cpu_compilation_enabled=true{batch}
 
   Debian/Ubuntu (Google's apt repository for TF Serving):
     echo "deb [arch=amd64] http://storage.googleapis.com/tensorflow-serving-apt stable tensorflow-model-server tensorflow-model-server-universal" \\

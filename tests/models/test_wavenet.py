@@ -56,6 +56,24 @@ def test_folding_reassembles_segments():
     assert overlapped.shape == (23 * 200,) and np.all(np.abs(overlapped) <= 1.0 + 1e-6)
 
 
+@pytest.mark.parametrize("xla", [False, True])
+def test_folding_shares_segments_among_loops(xla):
+    """With 2 loops, 5 segments are padded to 6 and each loop generates 3 with its own seed: the result
+    is exactly those two batches laid end to end, under XLA (ring caches) as in graph mode."""
+    keras.utils.set_random_seed(1)
+    cfg = config()
+    model = build_wavenet(cfg.audio, cfg.model)
+    mel = tf.random.normal([23, 80]) - 5.0
+    seed = tf.constant([3, 0])
+    folded = tf.function(lambda m: model.generate_folded(m, 23, 5, 0, -11.5, seed=seed, loops=2, xla=xla))(mel)
+    padded = tf.reshape(tf.concat([mel, tf.fill([7, 80], -11.5)], 0), [6, 5, 80])
+    generate = tf.function(lambda m, s: model.generate(m, seed=s, xla=xla)[0])
+    halves = [generate(padded[:3], seed), generate(padded[3:], seed + [1, 0])]
+    np.testing.assert_allclose(folded.numpy(), tf.reshape(tf.concat(halves, 0), [-1])[:23 * 200].numpy(),
+                               atol=1e-6)
+    assert np.std(folded.numpy()) > 0 and not np.array_equal(halves[0].numpy(), halves[1].numpy())
+
+
 def test_generate_masks_past_each_length():
     keras.utils.set_random_seed(2)
     cfg = config()

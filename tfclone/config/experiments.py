@@ -173,11 +173,13 @@ class VocoderModelConfig(Config):
     tail_silence_db: float = 60.0  # fade to silence after the last frame within this of the loudest; 0: off
     fold_segment_frames: int = 50  # folded generation: segment length in mel frames
     fold_overlap_frames: int = 4
+    generation_loops: int = 2  # folded generation: concurrent loops the segments are shared among (~cores)
+    xla: bool = True  # compile the generation loop with XLA (TF Serving: --xla_cpu_compilation_enabled)
 
     def _check(self, prefix: str) -> None:
         self._require_positive(prefix, "layers", "dilation_cycle", "kernel_size", "residual_channels",
                                "gate_channels", "skip_channels", "mulaw_channels", "mixture_components",
-                               "fold_segment_frames", "speaker_embedding_dim", "temperature")
+                               "fold_segment_frames", "generation_loops", "speaker_embedding_dim", "temperature")
         if self.tail_silence_db < 0:
             self._fail(prefix, "tail_silence_db", "must be >= 0 (0 disables)")
         if self.mulaw_channels & (self.mulaw_channels - 1):

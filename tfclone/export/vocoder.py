@@ -39,7 +39,7 @@ def vocode(model, config: VocoderConfig, mel, mel_length, folded: bool, seed, sp
     m, cfg = config.model, config.audio
     if not folded:
         audio, lengths = model.generate(mel, mel_length, temperature=m.temperature, seed=seed,
-                                        speaker_embedding=speaker_embedding)
+                                        speaker_embedding=speaker_embedding, xla=m.xla)
         return {"audio": audio, "audio_length": lengths}
     pad = float(np.log(cfg.log_floor))
     hop = cfg.hop_length
@@ -50,7 +50,8 @@ def vocode(model, config: VocoderConfig, mel, mel_length, folded: bool, seed, sp
         item_mel, length, speaker = args
         audio = model.generate_folded(item_mel, length, m.fold_segment_frames, m.fold_overlap_frames, pad,
                                       temperature=m.temperature, seed=seed,
-                                      speaker_embedding=None if speaker_embedding is None else speaker)
+                                      speaker_embedding=None if speaker_embedding is None else speaker,
+                                      loops=m.generation_loops, xla=m.xla)
         return tf.pad(audio, [[0, longest - tf.shape(audio)[0]]])
 
     audio = tf.map_fn(one, (tf.cast(mel, tf.float32), mel_length, speakers),

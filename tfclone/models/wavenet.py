@@ -127,11 +127,17 @@ class WaveNet(keras.Model):
 
     # ------------------------------------------------------------------------------------- generation
     def _step_weights(self):
-        """Per layer: stacked conv kernel [k * R, 2G] (oldest input first) and bias; all conditioning
-        projections as one [C, L * 2G] matrix."""
-        convs = [(tf.reshape(b.conv.kernel, [-1, 2 * self.gate_channels]), b.conv.bias) for b in self.blocks]
+        """The generation step's weights: per layer the stacked conv kernel [k * R, 2G] (oldest input first),
+        its bias, and the residual 1x1 conv's kernel [G, R] and bias; all conditioning projections as one
+        [C, L * 2G] matrix; all skip 1x1 convs as one [L * G, S] matrix and their summed bias [S], since
+        only the sum of the skips is used (one matmul after the stack instead of one per layer)."""
+        s = self.skip_channels
+        layers = [(tf.reshape(b.conv.kernel, [-1, 2 * self.gate_channels]), b.conv.bias,
+                   b.out.kernel[:, s:], b.out.bias[s:]) for b in self.blocks]
         condition = tf.concat([b.condition.kernel for b in self.blocks], axis=1)
-        return convs, condition
+        skip = tf.concat([b.out.kernel[:, :s] for b in self.blocks], axis=0)
+        skip_bias = tf.add_n([b.out.bias[:s] for b in self.blocks])
+        return layers, condition, skip, skip_bias
 
     def incremental_logits(self, previous_samples, condition, speaker=None, cache="tensor_array"):
         """Runs the fast (queue-cached) path with given inputs instead of sampling, for tests: previous
@@ -161,7 +167,7 @@ class WaveNet(keras.Model):
         ring buffer per layer updated in place, the form XLA compiles (jit_compile cannot scatter into a
         TensorArray); in plain graph mode the update copies the buffer every step."""
         batch, steps = tf.shape(condition)[0], tf.shape(condition)[1]
-        convs, condition_kernel = self._step_weights()
+        layers, condition_kernel, skip_kernel, skip_bias = self._step_weights()
         k, two_g = self.kernel_size, 2 * self.gate_channels
         # The conditioning is projected step by step inside the loop: projecting all steps up front would
         # hold S x L x 2G floats (2 GB for 5 s with the default config).
@@ -175,7 +181,8 @@ class WaveNet(keras.Model):
         histories = []
         for d in self.dilations:
             if cache == "ring":  # x_in[t] lives at slot t mod (k-1) d; zeros before the start
-                histories.append(tf.zeros([(k - 1) * d, batch, self.residual_channels]))
+                zeros = tf.zeros([batch, self.residual_channels])
+                histories.append((tf.zeros([(k - 1) * d, batch, self.residual_channels]), [zeros] * (k - 1)))
                 continue
             # x_in[t] is written at index t + (k-1) d and read at t + j d, j < k-1. The first (k-1) d are zeros.
             ta = tf.TensorArray(tf.float32, size=steps + (k - 1) * d, element_shape=[None, self.residual_channels],
@@ -189,25 +196,30 @@ class WaveNet(keras.Model):
 
         def body(t, previous, histories, outputs, samples):
             x = self.input_layer(self.network_input(previous)[:, None])
-            skips = 0.0
+            gates = []
             new_histories = []
             cond_t = tf.reshape(tf.matmul(condition_steps[t], condition_kernel), [batch, len(self.blocks), two_g])
             cond_t = cond_t + speaker_term  # [B, L, 2G]
-            for i, (block, (kernel, bias), history) in enumerate(zip(self.blocks, convs, histories)):
+            for i, ((kernel, bias, residual_kernel, residual_bias), history) in enumerate(zip(layers, histories)):
                 d = self.dilations[i]
                 if cache == "ring":
+                    # The past inputs x_in[t - (k-1-j) d] were read at the end of the previous step. Reading
+                    # them after this step's write, not before, is what lets XLA update the buffer in place:
+                    # a read before the write in the same iteration makes it copy the whole buffer each step.
                     size = (k - 1) * d
-                    past = [history[(t + j * d) % size] for j in range(k - 1)]  # x_in[t - (k-1-j) d]
-                    history = tf.tensor_scatter_nd_update(history, [[t % size]], x[None])
+                    buffer, past = history
+                    buffer = tf.tensor_scatter_nd_update(buffer, [[t % size]], x[None])
+                    history = (buffer, [buffer[(t + 1 + j * d) % size] for j in range(k - 1)])
                 else:
                     past = [history.read(t + j * d) for j in range(k - 1)]
                     history = history.write(t + (k - 1) * d, x)
                 z = tf.matmul(tf.concat(past + [x], axis=-1), kernel) + bias + cond_t[:, i]
                 gated = tf.tanh(z[:, :self.gate_channels]) * tf.sigmoid(z[:, self.gate_channels:])
-                out = block.out(gated)
-                skips = skips + out[:, :self.skip_channels]
-                x = (x + out[:, self.skip_channels:]) * math.sqrt(0.5)
+                gates.append(gated)
+                if i + 1 < len(layers):  # the last layer's residual output is not used
+                    x = (x + tf.matmul(gated, residual_kernel) + residual_bias) * math.sqrt(0.5)
                 new_histories.append(history)
+            skips = tf.matmul(tf.concat(gates, axis=-1), skip_kernel) + skip_bias
             logits = self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))  # [B, channels]
             if given is not None:
                 following = given[tf.minimum(t + 1, steps - 1)]
@@ -242,32 +254,49 @@ class WaveNet(keras.Model):
         return mask * fade
 
     def generate(self, mel, mel_length=None, temperature: float = 1.0, seed=None, speaker_embedding=None,
-                 cache: str = "tensor_array"):
+                 cache: str = "tensor_array", xla: bool = False):
         """mel [B, F, n_mels] -> (audio [B, F * hop], audio_length [B]); samples past each length are zeroed
-        (and the silent tail faded out when `tail_silence_db` is set)."""
+        (and the silent tail faded out when `tail_silence_db` is set). `xla` compiles the loop with XLA
+        (ring-buffer caches; `cache` is then ignored)."""
         mel = tf.cast(mel, tf.float32)
-        condition = self.upsample_condition(mel)
-        _, audio = self._run(condition, temperature=temperature, seed=seed, speaker=speaker_embedding, cache=cache)
+        audio = self._generate_segments(mel, temperature, seed, speaker_embedding, xla, cache)
         frames = tf.shape(mel)[1] if mel_length is None else None
         lengths = (tf.fill([tf.shape(mel)[0]], frames) if mel_length is None else tf.cast(mel_length, tf.int32)) \
             * self.hop_length
         return audio * self.tail_gain(mel, lengths), lengths
 
+    def _generate_segments(self, mel, temperature, seed, speaker, xla: bool, cache: str = "tensor_array"):
+        """mel [B, F, n_mels] -> sampled audio [B, F * hop]: upsampling and the loop, XLA-compiled if asked."""
+        def run(mel, seed, speaker):
+            condition = self.upsample_condition(mel)
+            return self._run(condition, temperature=temperature, seed=seed, speaker=speaker,
+                             cache="ring" if xla else cache)[1]
+
+        if xla:
+            run = tf.function(run, jit_compile=True, autograph=False)
+        return run(mel, tf.zeros([2], tf.int32) if seed is None else seed, speaker)
+
     def generate_folded(self, mel, mel_length, segment_frames: int, overlap_frames: int, pad_value: float,
-                        temperature: float = 1.0, seed=None, speaker_embedding=None):
-        """One utterance mel [F, n_mels] -> audio [F * hop]: overlapping segments generated as one batch and
-        cross-faded linearly over `overlap_frames` (as RTVC's WaveRNN folds)."""
+                        temperature: float = 1.0, seed=None, speaker_embedding=None, loops: int = 1,
+                        xla: bool = False):
+        """One utterance mel [F, n_mels] -> audio [F * hop]: overlapping segments generated as a batch and
+        cross-faded linearly over `overlap_frames` (as RTVC's WaveRNN folds). The segments are shared out
+        among `loops` independent generation loops, which the runtime runs concurrently (one per core is
+        right on a CPU: one loop of small matmuls cannot keep two cores busy). `xla` compiles each loop."""
         hop, seg, ov = self.hop_length, segment_frames, overlap_frames
         mel = tf.cast(mel[:mel_length], tf.float32)
         frames = tf.shape(mel)[0]
         count = (frames + seg - 1) // seg
+        groups = (count + loops - 1) // loops * loops  # padded with silent segments so the loops share evenly
         # ov frames of silence in front so the first fade-in covers padding, not speech.
         padded = tf.concat([tf.fill([ov, self.n_mels], pad_value), mel,
-                            tf.fill([count * seg + ov - frames, self.n_mels], pad_value)], axis=0)
-        segments = tf.signal.frame(padded, seg + ov, seg, axis=0)[:count]  # [N, seg + ov, n_mels]
-        speaker = None if speaker_embedding is None else tf.tile(tf.reshape(speaker_embedding, [1, -1]), [count, 1])
-        condition = self.upsample_condition(segments)
-        _, audio = self._run(condition, temperature=temperature, seed=seed, speaker=speaker)  # [N, (seg + ov) * hop]
+                            tf.fill([groups * seg + ov - frames, self.n_mels], pad_value)], axis=0)
+        segments = tf.signal.frame(padded, seg + ov, seg, axis=0)[:groups]  # [N, seg + ov, n_mels]
+        speaker = None if speaker_embedding is None else tf.tile(tf.reshape(speaker_embedding, [1, -1]),
+                                                                 [groups // loops, 1])
+        seed = tf.zeros([2], tf.int32) if seed is None else seed
+        audio = tf.concat([self._generate_segments(part, temperature, seed + [i, 0], speaker, xla)
+                           for i, part in enumerate(tf.split(segments, loops))], axis=0)[:count]
         fade = tf.linspace(0.0, 1.0, ov * hop) if ov else tf.zeros([0])
         window = tf.concat([fade, tf.ones([(seg - ov) * hop]), 1.0 - fade], axis=0)
         joined = tf.signal.overlap_and_add(audio * window, seg * hop)[ov * hop: ov * hop + frames * hop]
