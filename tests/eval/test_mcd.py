@@ -26,3 +26,19 @@ def test_equals_the_formula_and_grows_with_noise():
     assert abs(got - by_hand) < 1e-6 * by_hand and got > 0.5
     noisier = wav + 0.1 * rng.standard_normal(len(wav)).astype(np.float32)
     assert mel_cepstral_distortion(noisier, wav, 16000) > 1.5 * got
+
+
+def test_empty_bands_are_floored_relative_to_the_loudest():
+    """A reference with nothing above 4 kHz (an 8 kHz voice resampled): faint noise in the copy's empty
+    bands counts for at most the floor's depth (80 dB below the loudest bin), not for the distance down to
+    a tiny absolute floor."""
+    import scipy.signal
+    rng = np.random.default_rng(3)
+    low = scipy.signal.sosfiltfilt(scipy.signal.butter(12, 3800, fs=16000, output="sos"),
+                                   speech_like(1.0, seed=4)).astype(np.float32)
+    noisy = low + 1e-4 * rng.standard_normal(len(low)).astype(np.float32)
+    floored = mel_cepstral_distortion(noisy, low, 16000)
+    deep = mel_cepstral_distortion(noisy, low, 16000, floor_db=200.0)
+    assert floored < 0.5 * deep, (floored, deep)
+    assert mel_cepstral_distortion(3.0 * noisy, low, 16000) == floored or \
+        abs(mel_cepstral_distortion(3.0 * noisy, low, 16000) - floored) < 1e-3  # the floor moves with the level
