@@ -79,7 +79,9 @@ def main(argv):
         trained += time.perf_counter() - began
         steps = target
         model = trainer.ema_model or trainer.model
-        generate = tf.function(lambda m, n: vocode(model, config, m, n, True, tf.constant([0, 0]))["audio"])
+        generate = tf.function(lambda m, n: vocode(model, config, m, n, True, tf.constant([0, 0]))["audio"],
+                               input_signature=[tf.TensorSpec([1, None, config.audio.n_mels]),
+                                                tf.TensorSpec([1], tf.int32)])
         wavs, mcds = [], []
         for clip, mel in zip(clips, mels):
             wav = generate(mel[None], tf.constant([mel.shape[0]]))[0].numpy()[:len(clip)]

@@ -171,8 +171,8 @@ class VocoderModelConfig(Config):
     ema_decay: float = 0.0  # 0 disables; else training keeps an EMA of the weights and export uses it
     temperature: float = 1.0  # sampling temperature at generation (export, summaries)
     tail_silence_db: float = 60.0  # fade to silence after the last frame within this of the loudest; 0: off
-    fold_segment_frames: int = 50  # folded generation: segment length in mel frames
-    fold_overlap_frames: int = 4
+    fold_segment_frames: int = 25  # folded generation: segment length in mel frames (benchmarks/vocoder_speed.py)
+    fold_overlap_frames: int = 2  # cross-fade (25 ms at hop 200)
     generation_loops: int = 2  # folded generation: concurrent loops the segments are shared among (~cores)
     xla: bool = True  # compile the generation loop with XLA (TF Serving: --xla_cpu_compilation_enabled)
 
