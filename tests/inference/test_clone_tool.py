@@ -129,24 +129,35 @@ class CaseDir(type(__import__("pathlib").Path())):
     bad = None
 
 
+@pytest.fixture(scope="module")
+def bad_input_runs(exported, reference_wav, bad_models, tmp_path_factory, repo_root):
+    """Runs tfclone-clone once per case, two processes at a time (each mostly waits on TensorFlow's import):
+    {case: (completed process, output folder)}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(case):
+        folder = CaseDir(tmp_path_factory.mktemp("bad_input"))
+        folder.bad = bad_models
+        (folder / "junk.wav").write_bytes(b"RIFF not really a wav file")
+        args = {"--reference": f"--reference={reference_wav}", "--text": "--text=Hello there.",
+                "--models": f"--models={exported}"}
+        for arg in CASES[case][0](folder):
+            args[arg.split("=")[0]] = arg
+        out = folder / "out" / "speech.wav"
+        out.parent.mkdir()
+        return clone(repo_root, *args.values(), f"--out={out}"), out.parent
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(sorted(CASES), pool.map(one, sorted(CASES))))
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_input_is_one_clear_line_and_leaves_nothing(case, exported, reference_wav, bad_models, tmp_path,
-                                                         repo_root):
-    (tmp_path / "junk.wav").write_bytes(b"RIFF not really a wav file")
-    folder = CaseDir(tmp_path)
-    folder.bad = bad_models
-    make_args, expected = CASES[case]
-    args = {"--reference": f"--reference={reference_wav}", "--text": "--text=Hello there.",
-            "--models": f"--models={exported}"}
-    for arg in make_args(folder):
-        args[arg.split("=")[0]] = arg
-    out = tmp_path / "out" / "speech.wav"
-    out.parent.mkdir()
-    result = clone(repo_root, *args.values(), f"--out={out}")
+def test_bad_input_is_one_clear_line_and_leaves_nothing(case, bad_input_runs):
+    result, out_dir = bad_input_runs[case]
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if line.startswith("tfclone-clone: error:")]
-    assert len(errors) == 1 and expected in errors[0], result.stderr[-1500:]
-    assert list(out.parent.iterdir()) == []  # no output, no temporary, no parts
+    assert len(errors) == 1 and CASES[case][1] in errors[0], result.stderr[-1500:]
+    assert list(out_dir.iterdir()) == []  # no output, no temporary, no parts
 
 
 def test_cloner_api_rejects_bad_arrays(exported):

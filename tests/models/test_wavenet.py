@@ -58,17 +58,19 @@ def test_folding_reassembles_segments():
 
 @pytest.mark.parametrize("xla", [False, True])
 def test_folding_shares_segments_among_loops(xla):
-    """With 2 loops, 5 segments are padded to 6 and each loop generates 3 with its own seed: the result
-    is exactly those two batches laid end to end, under XLA (ring caches) as in graph mode."""
+    """With 2 loops, 5 segments are padded to 6 (under XLA to 8: a multiple of 4 per loop, so one compiled
+    program serves several lengths) and each loop generates half with its own seed: the result is exactly
+    those two batches laid end to end, under XLA (ring caches) as in graph mode."""
     keras.utils.set_random_seed(1)
     cfg = config()
     model = build_wavenet(cfg.audio, cfg.model)
     mel = tf.random.normal([23, 80]) - 5.0
     seed = tf.constant([3, 0])
     folded = tf.function(lambda m: model.generate_folded(m, 23, 5, 0, -11.5, seed=seed, loops=2, xla=xla))(mel)
-    padded = tf.reshape(tf.concat([mel, tf.fill([7, 80], -11.5)], 0), [6, 5, 80])
+    half = 4 if xla else 3
+    padded = tf.reshape(tf.concat([mel, tf.fill([10 * half - 23, 80], -11.5)], 0), [2 * half, 5, 80])
     generate = tf.function(lambda m, s: model.generate(m, seed=s, xla=xla)[0])
-    halves = [generate(padded[:3], seed), generate(padded[3:], seed + [1, 0])]
+    halves = [generate(padded[:half], seed), generate(padded[half:], seed + [1, 0])]
     np.testing.assert_allclose(folded.numpy(), tf.reshape(tf.concat(halves, 0), [-1])[:23 * 200].numpy(),
                                atol=1e-6)
     assert np.std(folded.numpy()) > 0 and not np.array_equal(halves[0].numpy(), halves[1].numpy())

@@ -27,6 +27,7 @@ from tfclone.config.experiments import VocoderModelConfig
 from tfclone.layers.tracking import track_for_checkpoints
 
 MOL_BITS = 16
+XLA_SEGMENT_BUCKET = 4  # folded generation under XLA: segments per loop are padded to a multiple of this
 LOG_SCALE_MIN = -14.0  # log of the smallest logistic scale; a 16-bit bin is 2 / 65535 ~ 3e-5 = exp(-10.4)
 
 
@@ -287,7 +288,12 @@ class WaveNet(keras.Model):
         mel = tf.cast(mel[:mel_length], tf.float32)
         frames = tf.shape(mel)[0]
         count = (frames + seg - 1) // seg
-        groups = (count + loops - 1) // loops * loops  # padded with silent segments so the loops share evenly
+        # Padded with silent segments so the loops share evenly; under XLA, to a multiple of XLA_SEGMENT_BUCKET
+        # per loop, so one compiled program serves a range of utterance lengths (XLA compiles per shape).
+        per_loop = (count + loops - 1) // loops
+        if xla:
+            per_loop = (per_loop + XLA_SEGMENT_BUCKET - 1) // XLA_SEGMENT_BUCKET * XLA_SEGMENT_BUCKET
+        groups = per_loop * loops
         # ov frames of silence in front so the first fade-in covers padding, not speech.
         padded = tf.concat([tf.fill([ov, self.n_mels], pad_value), mel,
                             tf.fill([groups * seg + ov - frames, self.n_mels], pad_value)], axis=0)
