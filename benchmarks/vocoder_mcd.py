@@ -60,8 +60,14 @@ def main(argv):
     mels = [features.mel_spectrogram(c, config.audio) for c in clips]
     griffin_lim = [features.griffin_lim(m[None], config.audio, iterations=32)[0].numpy() for m in mels]
     gl_mcd = float(np.mean([mel_cepstral_distortion(g, c, rate) for g, c in zip(griffin_lim, clips)]))
+    # The scale, from the same utterances: the truth with white noise 30 dB below its RMS.
+    noise_rng = np.random.default_rng(0)
+    noisy_mcd = float(np.mean([mel_cepstral_distortion(
+        c + np.sqrt(np.mean(c ** 2)) * 10 ** (-30 / 20) * noise_rng.standard_normal(len(c)).astype(np.float32),
+        c, rate) for c in clips]))
     print(f"{len(clips)} held-out utterances ({held_out_split}), {sum(map(len, clips)) / rate:.1f} s; "
-          f"Griffin-Lim (32 iterations) MCD {gl_mcd:.2f} dB", flush=True)
+          f"Griffin-Lim (32 iterations) MCD {gl_mcd:.2f} dB; the truth + white noise at 30 dB SNR "
+          f"{noisy_mcd:.2f} dB", flush=True)
 
     model_dir = os.path.join(work, f"vocoder-{time.strftime('%Y%m%d-%H%M%S')}")
     rows, steps, trained, chunk = [], 0, 0.0, 250
@@ -99,6 +105,7 @@ def main(argv):
     print(f"{'minutes':>8}{'steps':>7}{'loss':>8}{'WaveNet MCD':>13}{'Griffin-Lim MCD':>17}")
     for minutes, n, loss, mcd in rows:
         print(f"{minutes:>8.1f}{n:>7}{loss:>8.3f}{mcd:>13.2f}{gl_mcd:>17.2f}")
+    print(f"scale: the truth + white noise at 30 dB SNR {noisy_mcd:.2f} dB")
     print(f"wavs: {listen}; TensorBoard: {model_dir}/train")
 
 
