@@ -130,3 +130,19 @@ def test_learning_rate_schedules():
                                               decay_rate=0.1, min_learning_rate=1e-6))
     np.testing.assert_allclose([float(expo(s)) for s in (0, 10, 20)], [1e-3, 1e-4, 1e-5], rtol=1e-5)
     assert float(learning_rate_schedule(TrainConfig(learning_rate=3e-4))(12345)) == pytest.approx(3e-4)
+
+
+def test_resume_refuses_another_model_but_not_other_generation_settings(tmp_path, repo_root):
+    """A vocoder run resumes after its sampling/folding/XLA settings change (they do not touch the weights);
+    a changed layer count is refused, naming the field and both values."""
+    from tfclone.config import experiment_config
+    from tfclone.tasks import build_task
+
+    def vocoder(overrides):
+        return build_task("vocoder", experiment_config("vocoder", [str(repo_root / "configs/vocoder/tiny.yaml")], overrides))
+
+    Trainer(vocoder(""), str(tmp_path))  # writes config.yaml
+    Trainer(vocoder("model.fold_segment_frames=7,model.fold_overlap_frames=1,model.xla=false,"
+                    "model.generation_loops=3,model.temperature=0.7"), str(tmp_path))
+    with pytest.raises(TrainingError, match=r"another `model` config \(layers: 8 -> 4\)"):
+        Trainer(vocoder("model.layers=4"), str(tmp_path))

@@ -156,6 +156,10 @@ class SynthesizerModelConfig(Config):
 class VocoderModelConfig(Config):
     """WaveNet (arXiv 1609.03499) with local mel conditioning; fast generation (arXiv 1611.09482)."""
 
+    # Read only when generating: a training run resumes after any of them changes.
+    GENERATION_FIELDS = ("temperature", "tail_silence_db", "fold_segment_frames", "fold_overlap_frames",
+                         "generation_loops", "xla")
+
     layers: int = 24
     dilation_cycle: int = 12  # dilations 1, 2, ..., 2**(cycle-1), repeated
     kernel_size: int = 2

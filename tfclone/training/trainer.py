@@ -57,6 +57,18 @@ def weights_digest(variables) -> str:
     return h.hexdigest()[:16]
 
 
+def _changed_fields(previous, current) -> list:
+    """The fields of a config section that differ ("name: old -> new"), leaving out the ones only generation
+    reads (a section's GENERATION_FIELDS: sampling temperature, folding, XLA), which do not change the
+    weights, so a run resumes after they change."""
+    if previous is None or current is None or not dataclasses.is_dataclass(current):
+        return [] if previous == current else ["section"]
+    ignore = getattr(type(current), "GENERATION_FIELDS", ())
+    return [f"{f.name}: {getattr(previous, f.name)!r} -> {getattr(current, f.name)!r}"
+            for f in dataclasses.fields(current)
+            if f.name not in ignore and getattr(previous, f.name) != getattr(current, f.name)]
+
+
 class Trainer:
     def __init__(self, task: Task, model_dir: str, strategy: Optional[tf.distribute.Strategy] = None):
         self.task = task
@@ -75,9 +87,11 @@ class Trainer:
             with open(path, encoding="utf-8") as f:
                 previous = type(self.config).from_yaml(f.read())
             for section in ("audio", "model"):
-                if getattr(previous, section, None) != getattr(self.config, section, None):
-                    raise TrainingError(f"{self.model_dir}: was trained with another `{section}` config; "
-                                        "resume with the same config or use a new model_dir")
+                changed = _changed_fields(getattr(previous, section, None), getattr(self.config, section, None))
+                if changed:
+                    raise TrainingError(f"{self.model_dir}: was trained with another `{section}` config "
+                                        f"({', '.join(changed)}); resume with the same config or use a new "
+                                        "model_dir")
         if self.chief:
             self.config.save(path)
 
