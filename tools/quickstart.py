@@ -30,7 +30,10 @@ def train_for(model: str, config, model_dir: str, data_dir: str, seconds: float,
     from tfclone.tasks import build_task
     from tfclone.training.trainer import Trainer
 
-    began, step = time.perf_counter(), 0
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(model_dir) if os.path.isdir(model_dir) else None
+    began, step = time.perf_counter(), int(latest.rsplit("-", 1)[1]) if latest else 0  # a re-run continues
     while True:
         step += chunk
         run = dataclasses.replace(config, train=dataclasses.replace(
