@@ -76,6 +76,22 @@ def test_folding_shares_segments_among_loops(xla):
     assert np.std(folded.numpy()) > 0 and not np.array_equal(halves[0].numpy(), halves[1].numpy())
 
 
+def test_batch_shared_among_loops():
+    """generate(loops=2): 3 utterances are padded to 4 and each loop generates 2 with its own seed; one
+    utterance (fewer than the loops) runs as one plain loop."""
+    keras.utils.set_random_seed(1)
+    cfg = config()
+    model = build_wavenet(cfg.audio, cfg.model)
+    mel = tf.random.normal([3, 4, 80]) - 5.0
+    seed = tf.constant([5, 0])
+    shared = tf.function(lambda m: model.generate(m, seed=seed, loops=2)[0])
+    plain = tf.function(lambda m, s: model.generate(m, seed=s)[0])
+    padded = tf.concat([mel, tf.zeros([1, 4, 80])], 0)
+    expected = tf.concat([plain(padded[:2], seed), plain(padded[2:], seed + [1, 0])], 0)[:3]
+    np.testing.assert_allclose(shared(mel).numpy(), expected.numpy(), atol=1e-6)
+    np.testing.assert_allclose(shared(mel[:1]).numpy(), plain(mel[:1], seed).numpy(), atol=1e-6)
+
+
 def test_generate_masks_past_each_length():
     keras.utils.set_random_seed(2)
     cfg = config()

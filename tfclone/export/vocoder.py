@@ -39,7 +39,7 @@ def vocode(model, config: VocoderConfig, mel, mel_length, folded: bool, seed, sp
     m, cfg = config.model, config.audio
     if not folded:
         audio, lengths = model.generate(mel, mel_length, temperature=m.temperature, seed=seed,
-                                        speaker_embedding=speaker_embedding, xla=m.xla)
+                                        speaker_embedding=speaker_embedding, xla=m.xla, loops=m.generation_loops)
         return {"audio": audio, "audio_length": lengths}
     pad = float(np.log(cfg.log_floor))
     hop = cfg.hop_length

@@ -255,16 +255,38 @@ class WaveNet(keras.Model):
         return mask * fade
 
     def generate(self, mel, mel_length=None, temperature: float = 1.0, seed=None, speaker_embedding=None,
-                 cache: str = "tensor_array", xla: bool = False):
+                 cache: str = "tensor_array", xla: bool = False, loops: int = 1):
         """mel [B, F, n_mels] -> (audio [B, F * hop], audio_length [B]); samples past each length are zeroed
         (and the silent tail faded out when `tail_silence_db` is set). `xla` compiles the loop with XLA
-        (ring-buffer caches; `cache` is then ignored)."""
+        (ring-buffer caches; `cache` is then ignored). With `loops` > 1 and at least that many utterances,
+        the batch is shared among that many concurrent loops (as `generate_folded` does)."""
         mel = tf.cast(mel, tf.float32)
-        audio = self._generate_segments(mel, temperature, seed, speaker_embedding, xla, cache)
+        seed = tf.zeros([2], tf.int32) if seed is None else seed
+        one_loop = lambda: self._generate_segments(mel, temperature, seed, speaker_embedding, xla, cache)  # noqa: E731
+        if loops > 1:
+            batch = tf.shape(mel)[0]
+
+            def shared():
+                padding = (batch + loops - 1) // loops * loops - batch
+                speaker = None if speaker_embedding is None else tf.pad(speaker_embedding, [[0, padding], [0, 0]])
+                padded = tf.pad(mel, [[0, padding], [0, 0], [0, 0]])
+                return self._generate_in_loops(padded, temperature, seed, speaker, xla, loops)[:batch]
+
+            audio = tf.cond(batch >= loops, shared, one_loop)
+        else:
+            audio = one_loop()
         frames = tf.shape(mel)[1] if mel_length is None else None
         lengths = (tf.fill([tf.shape(mel)[0]], frames) if mel_length is None else tf.cast(mel_length, tf.int32)) \
             * self.hop_length
         return audio * self.tail_gain(mel, lengths), lengths
+
+    def _generate_in_loops(self, mel, temperature, seed, speaker, xla: bool, loops: int):
+        """mel [N, F, n_mels] with N a multiple of `loops` -> audio [N, F * hop]: `loops` independent loops on
+        equal shares of the batch (loop i with seed + [i, 0]), which the runtime runs concurrently (one
+        loop of small matmuls cannot keep two CPU cores busy)."""
+        speakers = [None] * loops if speaker is None else tf.split(speaker, loops)
+        return tf.concat([self._generate_segments(part, temperature, seed + [i, 0], speakers[i], xla)
+                          for i, part in enumerate(tf.split(mel, loops))], axis=0)
 
     def _generate_segments(self, mel, temperature, seed, speaker, xla: bool, cache: str = "tensor_array"):
         """mel [B, F, n_mels] -> sampled audio [B, F * hop]: upsampling and the loop, XLA-compiled if asked."""
@@ -282,8 +304,7 @@ class WaveNet(keras.Model):
                         xla: bool = False):
         """One utterance mel [F, n_mels] -> audio [F * hop]: overlapping segments generated as a batch and
         cross-faded linearly over `overlap_frames` (as RTVC's WaveRNN folds). The segments are shared out
-        among `loops` independent generation loops, which the runtime runs concurrently (one per core is
-        right on a CPU: one loop of small matmuls cannot keep two cores busy). `xla` compiles each loop."""
+        among `loops` concurrent generation loops (one per core is right on a CPU). `xla` compiles each."""
         hop, seg, ov = self.hop_length, segment_frames, overlap_frames
         mel = tf.cast(mel[:mel_length], tf.float32)
         frames = tf.shape(mel)[0]
@@ -299,10 +320,9 @@ class WaveNet(keras.Model):
                             tf.fill([groups * seg + ov - frames, self.n_mels], pad_value)], axis=0)
         segments = tf.signal.frame(padded, seg + ov, seg, axis=0)[:groups]  # [N, seg + ov, n_mels]
         speaker = None if speaker_embedding is None else tf.tile(tf.reshape(speaker_embedding, [1, -1]),
-                                                                 [groups // loops, 1])
+                                                                 [groups, 1])
         seed = tf.zeros([2], tf.int32) if seed is None else seed
-        audio = tf.concat([self._generate_segments(part, temperature, seed + [i, 0], speaker, xla)
-                           for i, part in enumerate(tf.split(segments, loops))], axis=0)[:count]
+        audio = self._generate_in_loops(segments, temperature, seed, speaker, xla, loops)[:count]
         fade = tf.linspace(0.0, 1.0, ov * hop) if ov else tf.zeros([0])
         window = tf.concat([fade, tf.ones([(seg - ov) * hop]), 1.0 - fade], axis=0)
         joined = tf.signal.overlap_and_add(audio * window, seg * hop)[ov * hop: ov * hop + frames * hop]
