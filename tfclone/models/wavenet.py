@@ -289,7 +289,8 @@ class WaveNet(keras.Model):
                           for i, part in enumerate(tf.split(mel, loops))], axis=0)
 
     def _generate_segments(self, mel, temperature, seed, speaker, xla: bool, cache: str = "tensor_array"):
-        """mel [B, F, n_mels] -> sampled audio [B, F * hop]: upsampling and the loop, XLA-compiled if asked."""
+        """mel [B, F, n_mels], seed [2] -> sampled audio [B, F * hop]: upsampling and the loop, XLA-compiled
+        if asked. The callers (generate, generate_folded) have already defaulted the seed."""
         def run(mel, seed, speaker):
             condition = self.upsample_condition(mel)
             return self._run(condition, temperature=temperature, seed=seed, speaker=speaker,
@@ -297,7 +298,7 @@ class WaveNet(keras.Model):
 
         if xla:
             run = tf.function(run, jit_compile=True, autograph=False)
-        return run(mel, tf.zeros([2], tf.int32) if seed is None else seed, speaker)
+        return run(mel, seed, speaker)
 
     def generate_folded(self, mel, mel_length, segment_frames: int, overlap_frames: int, pad_value: float,
                         temperature: float = 1.0, seed=None, speaker_embedding=None, loops: int = 1,
