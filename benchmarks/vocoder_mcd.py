@@ -1,10 +1,13 @@
 """Copy-synthesis quality of a CPU-trained WaveNet: trains a vocoder config on a corpus and, every
 --eval_minutes, vocodes the ground-truth mels of held-out utterances (folded, as the export does) and
 prints the mel-cepstral distortion (tfclone.eval.mcd) against the real audio, with Griffin-Lim's MCD on
-the same utterances from the same run as the baseline.
+the same utterances from the same run as the baseline, and the teacher-forced loss (cross-entropy per
+sample) on fixed held-out segments: the measure that tells two configs apart long before the sampled
+audio is good enough for MCD to (see --steps for comparing configs at equal training).
 
     python benchmarks/vocoder_mcd.py --corpus local --minutes 20            # 12 synthetic voices
     python benchmarks/vocoder_mcd.py --corpus asterisk --minutes 20         # the real single speaker
+    python benchmarks/vocoder_mcd.py --config configs/vocoder/base.yaml --steps 1500 --eval_steps 500
 
 Wavs of the last evaluation go to <work_dir>/<corpus>/listen/.
 """
@@ -21,6 +24,10 @@ flags.DEFINE_integer("speakers", 12, "local: synthetic speakers.")
 flags.DEFINE_integer("utterances", 60, "local: utterances per speaker.")
 flags.DEFINE_float("minutes", 20.0, "Training time budget.")
 flags.DEFINE_float("eval_minutes", 5.0, "Evaluate after about this much training.")
+flags.DEFINE_integer("steps", 0, "Train this many steps instead of --minutes (equal steps compare configs).")
+flags.DEFINE_integer("eval_steps", 500, "With --steps: evaluate every this many steps.")
+flags.DEFINE_integer("held_out_batches", 8, "Held-out segment batches for the teacher-forced loss.")
+flags.DEFINE_integer("seed", None, "Overrides train.seed (initialization and data order).")
 flags.DEFINE_integer("eval_utterances", 6, "Held-out utterances vocoded per evaluation.")
 flags.DEFINE_float("max_seconds", 3.0, "Held-out utterances are cut to this length.")
 flags.DEFINE_string("config", "configs/vocoder/tiny.yaml", "Vocoder config.")
@@ -38,8 +45,10 @@ def main(argv):
     from tfclone.data.preprocess import PreprocessOptions, preprocess
     from tfclone.eval.mcd import mel_cepstral_distortion
     from tfclone.eval.speaker_verification import read_split
+    from tfclone.data import pipeline
     from tfclone.export.vocoder import vocode
     from tfclone.tasks import build_task
+    from tfclone.models.wavenet import wavenet_loss
     from tfclone.training.trainer import Trainer
 
     work = os.path.join(FLAGS.work_dir, FLAGS.corpus)
@@ -54,6 +63,8 @@ def main(argv):
         preprocess(options, shards)
     held_out_split = "test" if FLAGS.corpus == "local" else "validation"
     config = experiment_config("vocoder", [FLAGS.config], FLAGS.params_override)
+    if FLAGS.seed is not None:
+        config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=FLAGS.seed))
     rate, hop = config.audio.sample_rate, config.audio.hop_length
     clips = [a[:int(FLAGS.max_seconds * rate)] for a in read_split(shards, held_out_split)[0]]
     clips = clips[:FLAGS.eval_utterances]
@@ -69,15 +80,30 @@ def main(argv):
           f"Griffin-Lim (32 iterations) MCD {gl_mcd:.2f} dB; the truth + white noise at 30 dB SNR "
           f"{noisy_mcd:.2f} dB", flush=True)
 
+    # Fixed held-out segments (the same for every config with the same data settings and seed).
+    fixed = dataclasses.replace(config, data=dataclasses.replace(config.data, deterministic=True))
+    held_out = list(pipeline.vocoder_dataset(fixed, shards, held_out_split).take(FLAGS.held_out_batches))
+
+    def held_out_loss(model):
+        m = config.model
+        return float(np.mean([tf.reduce_mean(wavenet_loss(model(b), b["audio"], m.mulaw_channels, m.output))
+                              for b in held_out]))
+
     model_dir = os.path.join(work, f"vocoder-{time.strftime('%Y%m%d-%H%M%S')}")
     rows, steps, trained, chunk = [], 0, 0.0, 250
     listen = os.path.join(work, "listen")
-    while trained < FLAGS.minutes * 60:
+
+    def more(began, target):
+        if FLAGS.steps:
+            return target < next_eval
+        return (time.perf_counter() - began < FLAGS.eval_minutes * 60
+                and trained + time.perf_counter() - began < FLAGS.minutes * 60)
+
+    while (steps < FLAGS.steps) if FLAGS.steps else (trained < FLAGS.minutes * 60):
         began = time.perf_counter()
-        target = steps
-        while (time.perf_counter() - began < FLAGS.eval_minutes * 60
-               and trained + time.perf_counter() - began < FLAGS.minutes * 60):
-            target += chunk
+        target, next_eval = steps, min(steps + FLAGS.eval_steps, FLAGS.steps)
+        while more(began, target):
+            target += min(chunk, next_eval - target) if FLAGS.steps else chunk
             run = dataclasses.replace(config, train=dataclasses.replace(
                 config.train, train_steps=target, checkpoint_every=chunk, summary_every=50, eval_every=10 ** 9))
             trainer = Trainer(build_task("vocoder", run), model_dir)
@@ -93,18 +119,19 @@ def main(argv):
             wav = generate(mel[None], tf.constant([mel.shape[0]]))[0].numpy()[:len(clip)]
             wavs.append(wav)
             mcds.append(mel_cepstral_distortion(wav, clip, rate))
-        rows.append((trained / 60, steps, float(result.metrics.get("loss", np.nan)), float(np.mean(mcds))))
-        print(f"[{trained / 60:5.1f} min, step {steps}] train loss {rows[-1][2]:.3f}  WaveNet MCD {rows[-1][3]:.2f} dB"
-              f"  (Griffin-Lim {gl_mcd:.2f} dB)", flush=True)
+        rows.append((trained / 60, steps, float(result.metrics.get("loss", np.nan)), held_out_loss(model),
+                     float(np.mean(mcds))))
+        print(f"[{trained / 60:5.1f} min, step {steps}] train loss {rows[-1][2]:.3f}  held-out loss {rows[-1][3]:.3f}"
+              f"  WaveNet MCD {rows[-1][4]:.2f} dB  (Griffin-Lim {gl_mcd:.2f} dB)", flush=True)
     os.makedirs(listen, exist_ok=True)
     for i, (clip, wav, gl) in enumerate(zip(clips, wavs, griffin_lim)):
         io.save(os.path.join(listen, f"{i}_truth.wav"), clip, rate)
         io.save(os.path.join(listen, f"{i}_wavenet.wav"), wav, rate)
         io.save(os.path.join(listen, f"{i}_griffin_lim.wav"), gl[:len(clip)], rate)
     print(f"\n{FLAGS.corpus}, {FLAGS.config} {FLAGS.params_override}")
-    print(f"{'minutes':>8}{'steps':>7}{'loss':>8}{'WaveNet MCD':>13}{'Griffin-Lim MCD':>17}")
-    for minutes, n, loss, mcd in rows:
-        print(f"{minutes:>8.1f}{n:>7}{loss:>8.3f}{mcd:>13.2f}{gl_mcd:>17.2f}")
+    print(f"{'minutes':>8}{'steps':>7}{'loss':>8}{'held-out loss':>15}{'WaveNet MCD':>13}{'Griffin-Lim MCD':>17}")
+    for minutes, n, loss, held, mcd in rows:
+        print(f"{minutes:>8.1f}{n:>7}{loss:>8.3f}{held:>15.3f}{mcd:>13.2f}{gl_mcd:>17.2f}")
     print(f"scale: the truth + white noise at 30 dB SNR {noisy_mcd:.2f} dB")
     print(f"wavs: {listen}; TensorBoard: {model_dir}/train")
 
