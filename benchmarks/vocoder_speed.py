@@ -1,5 +1,5 @@
 """WaveNet generation speed on this machine's CPU: samples per second and the real-time factor at 16 kHz,
-for the default config (24 layers, residual 64, gate 128, skip 256) unless --config says otherwise:
+for the default config (24 layers, residual 64, gate 64, skip 256) unless --config says otherwise:
 
   naive        the baseline: every new sample re-runs the whole convolution stack over the receptive field
   batch 1      the queue-cached while_loop (arXiv 1611.09482), one utterance, sample by sample: plain graph

@@ -9,7 +9,7 @@ from tfclone.config import (ConfigError, SpeakerEncoderConfig, SynthesizerConfig
 CONFIGS = ["configs/speaker_encoder/base.yaml", "configs/speaker_encoder/tiny.yaml",
            "configs/speaker_encoder/resemblyzer.yaml", "configs/synthesizer/base.yaml",
            "configs/synthesizer/tiny.yaml", "configs/vocoder/base.yaml", "configs/vocoder/tiny.yaml",
-           "configs/vocoder/fast.yaml"]
+           "configs/vocoder/wide.yaml"]
 
 
 def test_presets_match_design():

@@ -164,7 +164,7 @@ class VocoderModelConfig(Config):
     dilation_cycle: int = 12  # dilations 1, 2, ..., 2**(cycle-1), repeated
     kernel_size: int = 2
     residual_channels: int = 64
-    gate_channels: int = 128
+    gate_channels: int = 64  # each of the tanh and sigmoid halves; configs/vocoder/wide.yaml: 128
     skip_channels: int = 256
     output: Literal["mulaw", "mol"] = "mulaw"
     mulaw_channels: int = 256

@@ -78,7 +78,7 @@ class ResidualBlock(keras.layers.Layer):
 
 class WaveNet(keras.Model):
     def __init__(self, n_mels=80, hop_length=200, layers=24, dilation_cycle=12, kernel_size=2, residual_channels=64,
-                 gate_channels=128, skip_channels=256, mulaw_channels=256, upsample="transposed",
+                 gate_channels=64, skip_channels=256, mulaw_channels=256, upsample="transposed",
                  condition_channels=80, output="mulaw", mixture_components=10, speaker_dim=0,
                  tail_silence_db=0.0, log_floor=1e-5, **kwargs):
         super().__init__(**kwargs)
@@ -169,11 +169,9 @@ class WaveNet(keras.Model):
         With `previous_samples` [B, S] the loop is fed them (teacher forcing, for tests) instead of sampling.
 
         cache "tensor_array": each layer's past inputs in a TensorArray written once and read once (nothing
-        copied; the fastest in plain graph mode). cache "ring": one flat ring buffer holding every layer's
-        past inputs, written with one scatter and read with one gather per step; this is the form XLA
-        compiles (jit_compile cannot scatter into a TensorArray), and the one that suits it: the past taps
-        and the conditioning of all layers are known at the start of a step, so they go through one batched
-        matmul, and only each layer's current tap and residual 1x1 stay in the sequential chain."""
+        copied; the fastest in plain graph mode). cache "ring": a [(k-1) d, B, R] ring buffer per layer
+        updated in place, the form XLA compiles (jit_compile cannot scatter into a TensorArray); in plain
+        graph mode the update copies the buffer every step."""
         batch, steps = tf.shape(condition)[0], tf.shape(condition)[1]
         two_g, num_layers = 2 * self.gate_channels, len(self.blocks)
         # The conditioning is projected step by step inside the loop: projecting all steps up front would
@@ -249,46 +247,39 @@ class WaveNet(keras.Model):
         return histories, body
 
     def _ring_step(self, condition_steps, speaker_term, residual, gate, head):
-        """One flat buffer [sum of (k-1) d_l, B, R]: layer l's inputs live in its own (k-1) d_l rows at slot
-        t mod (k-1) d_l. Each step writes all layers' inputs with one scatter and then gathers the past
-        taps the next step needs: reading after the write is what lets XLA update the buffer in place (a
-        read before the write in the same iteration makes it copy the whole buffer every step).
-        Returns (initial state, step function)."""
+        """Per layer a ring buffer [(k-1) d, B, R]: x_in[t] lives at slot t mod (k-1) d, zeros before the
+        start. Each layer's past taps are read at the end of the previous step, after its write: a read
+        before the write in the same iteration makes XLA copy the whole buffer every step, a read after it
+        lets XLA update the buffer in place. Returns (initial state, step function).
+
+        (Tried in session 4: one flat buffer for all layers, written by one scatter and read by one gather,
+        with every layer's past taps and conditioning in one batched matmul: 3% faster at batch 8 per loop,
+        16% slower at 32, because XLA:CPU's scatter and batched dot are slower than the per-layer ops.)"""
         batch = tf.shape(condition_steps)[1]
         k, r, two_g, num_layers = self.kernel_size, self.residual_channels, 2 * self.gate_channels, len(self.blocks)
         kernels = [tf.reshape(b.conv.kernel, [-1, two_g]) for b in self.blocks]  # [k R, 2G], oldest tap first
-        # Past taps and conditioning of every layer: one batched [L, B, (k-1) R + C] x [L, (k-1) R + C, 2G].
-        known_kernel = tf.stack([tf.concat([kernel[:(k - 1) * r], b.condition.kernel], axis=0)
-                                 for kernel, b in zip(kernels, self.blocks)])
-        known_bias = tf.stack([tf.convert_to_tensor(b.conv.bias) for b in self.blocks])[:, None, :] + tf.transpose(speaker_term, [1, 0, 2])
-        current_kernels = [kernel[(k - 1) * r:] for kernel in kernels]
-        sizes = [(k - 1) * d for d in self.dilations]
-        offsets = tf.constant([sum(sizes[:i]) for i in range(num_layers)], tf.int32)
-        sizes_t, dilations = tf.constant(sizes, tf.int32), tf.constant(self.dilations, tf.int32)
-        taps = tf.range(k - 1, dtype=tf.int32)
+        condition_kernel = tf.concat([b.condition.kernel for b in self.blocks], axis=1)  # [C, L * 2G]
+        zeros = tf.zeros([batch, r])
+        state = [(tf.zeros([(k - 1) * d, batch, r]), [zeros] * (k - 1)) for d in self.dilations]
 
         def body(t, previous, state):
-            buffer, past = state  # past: [L, B, (k-1) R], this step's past taps, gathered by the previous step
-            condition = tf.broadcast_to(condition_steps[t][None], [num_layers, batch, tf.shape(condition_steps)[2]])
-            known = tf.matmul(tf.concat([past, condition], axis=-1), known_kernel) + known_bias  # [L, B, 2G]
             x = self.input_layer(self.network_input(previous)[:, None])
-            inputs, gates = [], []
-            for i in range(num_layers):
-                inputs.append(x)
-                gated = gate(known[i] + tf.matmul(x, current_kernels[i]))
+            cond_t = tf.reshape(tf.matmul(condition_steps[t], condition_kernel), [batch, num_layers, two_g])
+            cond_t = cond_t + speaker_term
+            gates, new_state = [], []
+            for i, (block, (buffer, past)) in enumerate(zip(self.blocks, state)):
+                d = self.dilations[i]
+                size = (k - 1) * d
+                buffer = tf.tensor_scatter_nd_update(buffer, [[t % size]], x[None])
+                # next step's taps: x_in[t + 1 - (k-1-j) d] sits at slot (t + 1 + j d) mod (k-1) d
+                new_state.append((buffer, [buffer[(t + 1 + j * d) % size] for j in range(k - 1)]))
+                gated = gate(tf.matmul(tf.concat(past + [x], axis=-1), kernels[i]) + block.conv.bias + cond_t[:, i])
                 gates.append(gated)
                 if i + 1 < num_layers:  # the last layer's residual output is not used
                     x = (x + tf.matmul(gated, residual[i][0]) + residual[i][1]) * math.sqrt(0.5)
-            buffer = tf.tensor_scatter_nd_update(buffer, (offsets + t % sizes_t)[:, None], tf.stack(inputs))
-            # Next step's taps: x_in[t + 1 - (k-1-j) d] sits at slot (t + 1 + j d) mod (k-1) d.
-            rows = offsets[:, None] + (t + 1 + taps[None, :] * dilations[:, None]) % sizes_t[:, None]  # [L, k-1]
-            past = tf.reshape(tf.transpose(tf.reshape(tf.gather(buffer, tf.reshape(rows, [-1])),
-                                                      [num_layers, k - 1, batch, r]), [0, 2, 1, 3]),
-                              [num_layers, batch, (k - 1) * r])
             logits, following = head(t, gates)
-            return (buffer, past), logits, following
+            return new_state, logits, following
 
-        state = (tf.zeros([sum(sizes), batch, r]), tf.zeros([num_layers, batch, (k - 1) * r]))
         return state, body
 
     def tail_gain(self, mel, lengths):
