@@ -93,17 +93,13 @@ def main(argv):
     rows, steps, trained, chunk = [], 0, 0.0, 250
     listen = os.path.join(work, "listen")
 
-    def more(began, target):
-        if FLAGS.steps:
-            return target < next_eval
-        return (time.perf_counter() - began < FLAGS.eval_minutes * 60
-                and trained + time.perf_counter() - began < FLAGS.minutes * 60)
-
     while (steps < FLAGS.steps) if FLAGS.steps else (trained < FLAGS.minutes * 60):
         began = time.perf_counter()
         target, next_eval = steps, min(steps + FLAGS.eval_steps, FLAGS.steps)
-        while more(began, target):
-            target += min(chunk, next_eval - target) if FLAGS.steps else chunk
+        while ((target < next_eval) if FLAGS.steps else
+               (time.perf_counter() - began < FLAGS.eval_minutes * 60
+                and trained + time.perf_counter() - began < FLAGS.minutes * 60)):
+            target = min(target + chunk, next_eval) if FLAGS.steps else target + chunk
             run = dataclasses.replace(config, train=dataclasses.replace(
                 config.train, train_steps=target, checkpoint_every=chunk, summary_every=50, eval_every=10 ** 9))
             trainer = Trainer(build_task("vocoder", run), model_dir)

@@ -188,99 +188,80 @@ class WaveNet(keras.Model):
         skip_kernel = tf.concat([b.out.kernel[:, :self.skip_channels] for b in self.blocks], axis=0)
         skip_bias = tf.add_n([b.out.bias[:self.skip_channels] for b in self.blocks])
         residual = [(b.out.kernel[:, self.skip_channels:], b.out.bias[self.skip_channels:]) for b in self.blocks]
-
-        def gate(z):
-            return tf.tanh(z[:, :self.gate_channels]) * tf.sigmoid(z[:, self.gate_channels:])
-
-        def head(t, gates):
-            """All layers' gated outputs -> (this step's head outputs [B, channels], the next input [B])."""
-            skips = tf.matmul(tf.concat(gates, axis=-1), skip_kernel) + skip_bias
-            logits = self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))
-            if given is not None:
-                return logits, given[tf.minimum(t + 1, steps - 1)]
-            return logits, self.sample(logits, temperature, tf.stack([seed[0], seed[1] + t]))
-
-        step = self._ring_step if cache == "ring" else self._tensor_array_step
-        state, body = step(condition_steps, speaker_term, residual, gate, head)
+        kernels = [tf.reshape(b.conv.kernel, [-1, two_g]) for b in self.blocks]  # [k R, 2G], oldest tap first
+        condition_kernel = tf.concat([b.condition.kernel for b in self.blocks], axis=1)  # [C, L * 2G]
+        histories, taps = (self._ring_cache(batch) if cache == "ring"
+                           else self._tensor_array_cache(steps, batch))
         outputs = tf.TensorArray(tf.float32, size=steps)
         samples = tf.TensorArray(tf.float32, size=steps)
 
-        def loop_body(t, previous, state, outputs, samples):
-            state, logits, following = body(t, previous, state)
-            return t + 1, following, state, outputs.write(t, logits), samples.write(t, following)
-
-        first = tf.zeros([batch]) if given is None else given[0]
-        _, _, _, outputs, samples = tf.while_loop(
-            lambda t, *_: t < steps, loop_body, (tf.constant(0), first, state, outputs, samples),
-            parallel_iterations=1)
-        return tf.transpose(outputs.stack(), [1, 0, 2]), tf.transpose(samples.stack())
-
-    def _tensor_array_step(self, condition_steps, speaker_term, residual, gate, head):
-        """Per layer a TensorArray of its inputs: x_in[t] is written at index t + (k-1) d and read at
-        t + j d, j < k-1; the first (k-1) d are zeros. Returns (initial state, step function)."""
-        steps, batch = tf.shape(condition_steps)[0], tf.shape(condition_steps)[1]
-        k, two_g, num_layers = self.kernel_size, 2 * self.gate_channels, len(self.blocks)
-        kernels = [tf.reshape(b.conv.kernel, [-1, two_g]) for b in self.blocks]  # [k R, 2G], oldest tap first
-        condition_kernel = tf.concat([b.condition.kernel for b in self.blocks], axis=1)  # [C, L * 2G]
-        histories = []
-        for d in self.dilations:
-            ta = tf.TensorArray(tf.float32, size=steps + (k - 1) * d, element_shape=[None, self.residual_channels],
-                                clear_after_read=(k == 2))
-            histories.append(ta.scatter(tf.range((k - 1) * d), tf.zeros([(k - 1) * d, batch, self.residual_channels])))
-
-        def body(t, previous, histories):
+        def body(t, previous, histories, outputs, samples):
             x = self.input_layer(self.network_input(previous)[:, None])
             cond_t = tf.reshape(tf.matmul(condition_steps[t], condition_kernel), [batch, num_layers, two_g])
             cond_t = cond_t + speaker_term
             gates, new_histories = [], []
             for i, (block, history) in enumerate(zip(self.blocks, histories)):
-                d = self.dilations[i]
-                past = [history.read(t + j * d) for j in range(k - 1)]
-                new_histories.append(history.write(t + (k - 1) * d, x))
-                gated = gate(tf.matmul(tf.concat(past + [x], axis=-1), kernels[i]) + block.conv.bias + cond_t[:, i])
+                past, history = taps(t, i, history, x)
+                new_histories.append(history)
+                z = tf.matmul(tf.concat(past + [x], axis=-1), kernels[i]) + block.conv.bias + cond_t[:, i]
+                gated = tf.tanh(z[:, :self.gate_channels]) * tf.sigmoid(z[:, self.gate_channels:])
                 gates.append(gated)
                 if i + 1 < num_layers:  # the last layer's residual output is not used
                     x = (x + tf.matmul(gated, residual[i][0]) + residual[i][1]) * math.sqrt(0.5)
-            logits, following = head(t, gates)
-            return new_histories, logits, following
+            skips = tf.matmul(tf.concat(gates, axis=-1), skip_kernel) + skip_bias
+            logits = self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))  # [B, channels]
+            if given is not None:
+                following = given[tf.minimum(t + 1, steps - 1)]
+            else:
+                following = self.sample(logits, temperature, tf.stack([seed[0], seed[1] + t]))
+            return t + 1, following, new_histories, outputs.write(t, logits), samples.write(t, following)
 
-        return histories, body
+        first = tf.zeros([batch]) if given is None else given[0]
+        _, _, _, outputs, samples = tf.while_loop(
+            lambda t, *_: t < steps, body, (tf.constant(0), first, histories, outputs, samples),
+            parallel_iterations=1)
+        return tf.transpose(outputs.stack(), [1, 0, 2]), tf.transpose(samples.stack())
 
-    def _ring_step(self, condition_steps, speaker_term, residual, gate, head):
-        """Per layer a ring buffer [(k-1) d, B, R]: x_in[t] lives at slot t mod (k-1) d, zeros before the
-        start. Each layer's past taps are read at the end of the previous step, after its write: a read
-        before the write in the same iteration makes XLA copy the whole buffer every step, a read after it
-        lets XLA update the buffer in place. Returns (initial state, step function).
+    def _tensor_array_cache(self, steps, batch):
+        """Per layer a TensorArray of its inputs: x_in[t] is written at index t + (k-1) d and read at
+        t + j d, j < k-1; the first (k-1) d are zeros. Returns (initial histories, taps) where
+        taps(t, layer, history, x) -> (the layer's past inputs, oldest first; the history with x stored)."""
+        k, r = self.kernel_size, self.residual_channels
+        histories = []
+        for d in self.dilations:
+            ta = tf.TensorArray(tf.float32, size=steps + (k - 1) * d, element_shape=[None, r],
+                                clear_after_read=(k == 2))
+            histories.append(ta.scatter(tf.range((k - 1) * d), tf.zeros([(k - 1) * d, batch, r])))
+
+        def taps(t, i, history, x):
+            d = self.dilations[i]
+            return [history.read(t + j * d) for j in range(k - 1)], history.write(t + (k - 1) * d, x)
+
+        return histories, taps
+
+    def _ring_cache(self, batch):
+        """Per layer a ring buffer [(k-1) d, B, R] (x_in[t] at slot t mod (k-1) d, zeros before the start)
+        and the past inputs the current step needs. Those are read at the end of the previous step, after
+        its write: a read before the write in the same iteration makes XLA copy the whole buffer every
+        step, a read after it lets XLA update the buffer in place. Returns (initial histories, taps) as
+        `_tensor_array_cache` does.
 
         (Tried in session 4: one flat buffer for all layers, written by one scatter and read by one gather,
-        with every layer's past taps and conditioning in one batched matmul: 3% faster at batch 8 per loop,
-        16% slower at 32, because XLA:CPU's scatter and batched dot are slower than the per-layer ops.)"""
-        batch = tf.shape(condition_steps)[1]
-        k, r, two_g, num_layers = self.kernel_size, self.residual_channels, 2 * self.gate_channels, len(self.blocks)
-        kernels = [tf.reshape(b.conv.kernel, [-1, two_g]) for b in self.blocks]  # [k R, 2G], oldest tap first
-        condition_kernel = tf.concat([b.condition.kernel for b in self.blocks], axis=1)  # [C, L * 2G]
+        with every layer's past taps and conditioning in one batched matmul: equal at 8 per loop, 23-29%
+        slower at 32, because XLA:CPU's scatter and batched dot are slower than the per-layer ops.)"""
+        k, r = self.kernel_size, self.residual_channels
         zeros = tf.zeros([batch, r])
-        state = [(tf.zeros([(k - 1) * d, batch, r]), [zeros] * (k - 1)) for d in self.dilations]
+        histories = [(tf.zeros([(k - 1) * d, batch, r]), [zeros] * (k - 1)) for d in self.dilations]
 
-        def body(t, previous, state):
-            x = self.input_layer(self.network_input(previous)[:, None])
-            cond_t = tf.reshape(tf.matmul(condition_steps[t], condition_kernel), [batch, num_layers, two_g])
-            cond_t = cond_t + speaker_term
-            gates, new_state = [], []
-            for i, (block, (buffer, past)) in enumerate(zip(self.blocks, state)):
-                d = self.dilations[i]
-                size = (k - 1) * d
-                buffer = tf.tensor_scatter_nd_update(buffer, [[t % size]], x[None])
-                # next step's taps: x_in[t + 1 - (k-1-j) d] sits at slot (t + 1 + j d) mod (k-1) d
-                new_state.append((buffer, [buffer[(t + 1 + j * d) % size] for j in range(k - 1)]))
-                gated = gate(tf.matmul(tf.concat(past + [x], axis=-1), kernels[i]) + block.conv.bias + cond_t[:, i])
-                gates.append(gated)
-                if i + 1 < num_layers:  # the last layer's residual output is not used
-                    x = (x + tf.matmul(gated, residual[i][0]) + residual[i][1]) * math.sqrt(0.5)
-            logits, following = head(t, gates)
-            return new_state, logits, following
+        def taps(t, i, history, x):
+            d = self.dilations[i]
+            size = (k - 1) * d
+            buffer, past = history
+            buffer = tf.tensor_scatter_nd_update(buffer, [[t % size]], x[None])
+            # next step's taps: x_in[t + 1 - (k-1-j) d] sits at slot (t + 1 + j d) mod (k-1) d
+            return past, (buffer, [buffer[(t + 1 + j * d) % size] for j in range(k - 1)])
 
-        return state, body
+        return histories, taps
 
     def tail_gain(self, mel, lengths):
         """Silence at the tail: mel [B, F, n_mels], sample lengths [B] -> gain [B, F * hop] that is 1 up to the
