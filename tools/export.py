@@ -14,7 +14,7 @@ import os
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-MODELS = ["speaker_encoder", "synthesizer", "vocoder", "griffin_lim", "voice_clone", "all"]
+MODELS = ["speaker_encoder", "synthesizer", "vocoder", "hifigan", "griffin_lim", "voice_clone", "all"]
 flags.DEFINE_enum("model", None, MODELS, "What to export. griffin_lim needs no training: it takes the audio "
                   "preset from --model_dir's config.yaml or from --config.")
 flags.DEFINE_string("model_dir", None, "The training model_dir (holds config.yaml and checkpoints).")
@@ -51,6 +51,10 @@ def export_one(model: str, model_dir: str, version=None) -> str:
         from tfclone.export.synthesizer import export_synthesizer
 
         return export_synthesizer(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.prenet_dropout)
+    if model == "hifigan":
+        from tfclone.export.vocoder import export_hifigan
+
+        return export_hifigan(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version)
     from tfclone.export.vocoder import export_vocoder
 
     return export_vocoder(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.folded, FLAGS.seed)

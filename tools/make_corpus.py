@@ -1,39 +1,65 @@
-"""tfclone-make-corpus: speak sentences with Debian's synthesizers into a multi-speaker corpus, or import
-the Asterisk English prompts (one real speaker) with --source asterisk."""
+"""tfclone-make-corpus: a multi-speaker corpus with transcripts, made offline.
+
+Sources (comma-separated to mix them into one corpus):
+  kokoro        natural voices of Kokoro-82M (28 English stock voices + distinct blends; needs
+                `bash scripts/setup.sh --kokoro`)
+  synthesizers  flite / festival / espeak-ng voices with sox pitch and tempo variants (alias: local)
+  asterisk      the real Asterisk English prompts (one speaker, Allison Smith, CC-BY-SA-3.0)
+"""
 import json
 import os
 
 from absl import app, flags
 
 FLAGS = flags.FLAGS
+SOURCES = ("kokoro", "synthesizers", "local", "asterisk")
 flags.DEFINE_string("out_dir", None, "Folder to write the corpus into (resumable).")
-flags.DEFINE_enum("source", "synthesizers", ["synthesizers", "asterisk"],
-                  "synthesizers: flite/festival/espeak-ng voices; asterisk: the real Asterisk prompts.")
-flags.DEFINE_integer("speakers", 40, "Number of synthetic speakers.")
+flags.DEFINE_list("source", ["synthesizers"], f"One or more of {', '.join(SOURCES)}, comma-separated.")
+flags.DEFINE_integer("speakers", 40, "Number of speakers per synthetic source (kokoro, synthesizers).")
 flags.DEFINE_integer("utterances", 100, "Utterances per synthetic speaker.")
-flags.DEFINE_integer("sample_rate", 16000, "Output sample rate.")
-flags.DEFINE_integer("seed", 0, "Seed for the sentence choice.")
+flags.DEFINE_integer("sample_rate", None, "Output sample rate (default: 22050 when kokoro is among the "
+                     "sources, else 16000). Resampled with soxr.")
+flags.DEFINE_integer("seed", 0, "Seed for the sentence choice and the Kokoro blends.")
 flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
+flags.DEFINE_string("pretrained_dir", "pretrained", "Where set-up put the Kokoro pieces and Resemblyzer wheel.")
+flags.DEFINE_float("kokoro_threshold", 0.90, "A Kokoro blend is kept only if its Resemblyzer cosine to every "
+                   "voice kept before it is below this.")
+flags.DEFINE_list("heldout", None, "Kokoro voices marked held out (test split); default: six stock voices.")
 flags.mark_flag_as_required("out_dir")
 
 
 def main(argv):
     del argv
     from tfclone.data import make_corpus
+    from tfclone.data.kokoro import KokoroError
 
+    unknown = [s for s in FLAGS.source if s not in SOURCES]
+    if unknown or not FLAGS.source:
+        raise app.UsageError(f"--source: unknown source {unknown} (known: {', '.join(SOURCES)})")
+    rate = FLAGS.sample_rate or (22050 if "kokoro" in FLAGS.source else 16000)
+    summaries, failed = {}, []
     try:
-        if FLAGS.source == "asterisk":
-            summary = make_corpus.import_asterisk(FLAGS.out_dir)
-        else:
-            summary = make_corpus.make_corpus(FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed,
-                                              FLAGS.workers, sample_rate=FLAGS.sample_rate)
-    except (make_corpus.CorpusError, FileNotFoundError) as e:
+        for source in FLAGS.source:
+            if source == "asterisk":
+                summary = make_corpus.import_asterisk(FLAGS.out_dir, sample_rate=rate)
+            elif source == "kokoro":
+                from tfclone.data import kokoro_corpus
+
+                summary = kokoro_corpus.make_kokoro_corpus(
+                    FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed, FLAGS.workers, rate,
+                    FLAGS.pretrained_dir, FLAGS.kokoro_threshold,
+                    FLAGS.heldout if FLAGS.heldout is not None else kokoro_corpus.DEFAULT_HELDOUT)
+            else:
+                summary = make_corpus.make_corpus(FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed,
+                                                  FLAGS.workers, sample_rate=rate)
+            failed += summary.pop("failed", [])
+            summaries[source] = summary
+    except (make_corpus.CorpusError, KokoroError, FileNotFoundError) as e:
         raise app.UsageError(str(e)) from None
-    failed = summary.pop("failed", [])
-    print(json.dumps({**summary, "failed": len(failed)}, indent=1))
+    print(json.dumps({**summaries, "failed": len(failed)}, indent=1))
     for message in failed[:10]:
         print("failed:", message)
-    return 1 if failed and not summary["utterances"] else 0
+    return 1 if failed and not any(s["utterances"] for s in summaries.values()) else 0
 
 
 def run():

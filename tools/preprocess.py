@@ -15,6 +15,8 @@ flags.DEFINE_float("trim_top_db", 40.0, "Trim leading/trailing audio this far be
 flags.DEFINE_float("min_seconds", 0.5, "Skip shorter utterances (after trimming).")
 flags.DEFINE_float("max_seconds", 20.0, "Skip longer utterances.")
 flags.DEFINE_integer("test_speakers", -1, "Held-out speakers (-1: 10%, at least 1 with >= 3 speakers).")
+flags.DEFINE_list("test_speaker_names", [], "Hold out exactly these speakers (default: those a tfclone-make-corpus "
+                  "corpus marks heldout, else --test_speakers chosen by hash).")
 flags.DEFINE_float("validation_fraction", 0.05, "Fraction of training speakers' utterances for validation.")
 flags.DEFINE_integer("utterances_per_shard", 256, "Utterances per TFRecord file.")
 flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
@@ -29,7 +31,8 @@ def main(argv):
     options = PreprocessOptions(
         corpus=FLAGS.corpus, corpus_dir=FLAGS.corpus_dir, sample_rate=FLAGS.sample_rate,
         trim_top_db=FLAGS.trim_top_db, min_seconds=FLAGS.min_seconds, max_seconds=FLAGS.max_seconds,
-        test_speakers=FLAGS.test_speakers, validation_fraction=FLAGS.validation_fraction,
+        test_speakers=FLAGS.test_speakers, test_speaker_names=tuple(FLAGS.test_speaker_names),
+        validation_fraction=FLAGS.validation_fraction,
         utterances_per_shard=FLAGS.utterances_per_shard)
     try:
         summary = preprocess(options, FLAGS.out_dir, FLAGS.workers)

@@ -30,7 +30,10 @@ def mel_basis(cfg: AudioConfig) -> np.ndarray:
 
 
 def frame_lengths(audio_length, cfg: AudioConfig):
-    """Number of STFT frames of signals with `audio_length` samples: 1 + length // hop."""
+    """Number of STFT frames of signals with `audio_length` samples: 1 + length // hop ("center"
+    padding), length // hop ("reflect" padding of (n_fft - hop) / 2 at both ends)."""
+    if cfg.padding == "reflect":
+        return audio_length // cfg.hop_length
     return 1 + audio_length // cfg.hop_length
 
 
@@ -49,6 +52,13 @@ def preemphasis(audio: tf.Tensor, coefficient: float) -> tf.Tensor:
 def stft(audio: tf.Tensor, cfg: AudioConfig) -> tf.Tensor:
     """Complex STFT of `audio` [..., S] -> [..., 1 + S // hop, n_fft // 2 + 1], periodic Hann window."""
     audio = tf.convert_to_tensor(audio, tf.float32)
+    window = tf.signal.hann_window(cfg.win_length, periodic=True, dtype=tf.float32)
+    if cfg.padding == "reflect":  # HiFi-GAN: torch.stft(center=False) of the reflect-padded signal
+        pad = (cfg.n_fft - cfg.hop_length) // 2
+        rank = audio.shape.rank
+        padded = tf.pad(audio, [[0, 0]] * (rank - 1) + [[pad, pad]], mode="REFLECT")
+        frames = tf.signal.frame(padded, cfg.win_length, cfg.hop_length)  # [..., S // hop, win]
+        return tf.signal.rfft(frames * window, fft_length=[cfg.n_fft])
     num_samples = tf.shape(audio)[-1]
     num_frames = 1 + num_samples // cfg.hop_length
     total = (num_frames - 1) * cfg.hop_length + cfg.win_length
@@ -56,14 +66,14 @@ def stft(audio: tf.Tensor, cfg: AudioConfig) -> tf.Tensor:
     paddings = [[0, 0]] * (rank - 1) + [[_left_pad(cfg), cfg.win_length]]
     padded = tf.pad(audio, paddings)[..., :total]
     frames = tf.signal.frame(padded, cfg.win_length, cfg.hop_length)  # [..., F, win]
-    window = tf.signal.hann_window(cfg.win_length, periodic=True, dtype=tf.float32)
     # rfft zero-pads each frame at its end; librosa centres it in n_fft. The two differ by a circular
     # shift, which changes the phase only: magnitudes (and the overlap-add inverse below) agree.
     return tf.signal.rfft(frames * window, fft_length=[cfg.n_fft])
 
 
 def istft(spectrum: tf.Tensor, cfg: AudioConfig) -> tf.Tensor:
-    """Inverse of `stft` by weighted overlap-add: [..., F, n_fft // 2 + 1] complex -> [..., (F - 1) * hop].
+    """Inverse of `stft` by weighted overlap-add: [..., F, n_fft // 2 + 1] complex -> [..., (F - 1) * hop]
+    ([..., F * hop] with "reflect" padding).
 
     Divides by the actual window-sum-square (not a steady-state constant), so the first and last
     half-windows, covered by fewer frames, come back exact too.
@@ -73,8 +83,12 @@ def istft(spectrum: tf.Tensor, cfg: AudioConfig) -> tf.Tensor:
     audio = tf.signal.overlap_and_add(frames * window, cfg.hop_length)
     num_frames = tf.shape(spectrum)[-2]
     norm = tf.signal.overlap_and_add(tf.tile(tf.square(window)[None], [num_frames, 1]), cfg.hop_length)
-    start = _left_pad(cfg)
-    stop = start + (num_frames - 1) * cfg.hop_length
+    if cfg.padding == "reflect":  # F frames cover F * hop samples after the (n_fft - hop) / 2 padding
+        start = (cfg.n_fft - cfg.hop_length) // 2
+        stop = start + num_frames * cfg.hop_length
+    else:
+        start = _left_pad(cfg)
+        stop = start + (num_frames - 1) * cfg.hop_length
     return audio[..., start:stop] / tf.maximum(norm[start:stop], 1e-8)
 
 

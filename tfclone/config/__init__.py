@@ -1,7 +1,8 @@
 """Typed configs: defaults in code, YAML overrides, `--params_override`, validation (see base.py)."""
-from tfclone.config.audio import AudioConfig, encoder_audio, synthesis_audio
+from tfclone.config.audio import AudioConfig, encoder_audio, hifigan_audio, synthesis_audio
 from tfclone.config.base import Config, ConfigError, load_config, parse_params_override
-from tfclone.config.experiments import (EXPERIMENTS, DataConfig, SpeakerEncoderConfig,
+from tfclone.config.experiments import (EXPERIMENTS, DataConfig, HifiganConfig, HifiganModelConfig,
+                                        SpeakerEncoderConfig,
                                         SpeakerEncoderModelConfig, SynthesizerConfig,
                                         SynthesizerModelConfig, TrainConfig, VocoderConfig,
                                         VocoderModelConfig)

@@ -2,6 +2,8 @@
 
 encoder:   16 kHz, 25 ms / 10 ms (400 / 160), 40 mels, 0-8 kHz, power mel (Resemblyzer's encoder input).
 synthesis: 16 kHz default, 50 ms / 12.5 ms (800 / 200 at 16 kHz), 80 mels, 55-7600 Hz, log magnitude mel.
+hifigan:   22.05 kHz, n_fft = win 1024, hop 256, 80 mels, 0-8000 Hz, log magnitude mel clamped at 1e-5,
+           reflect padding of (n_fft - hop) / 2 and no centring (HiFi-GAN V1's meldataset.py).
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ class AudioConfig(Config):
     log_floor: float = 1e-5
     preemphasis: float = 0.0  # 0 disables; e.g. 0.97
     trim_top_db: float = 0.0  # silence trimming threshold below peak, 0 disables
+    # "center": librosa's center=True with zero padding (1 + S // hop frames); "reflect": HiFi-GAN's
+    # reflect padding of (n_fft - hop) / 2 at both ends, no centring (S // hop frames).
+    padding: Literal["center", "reflect"] = "center"
 
     def _check(self, prefix: str) -> None:
         self._require_positive(prefix, "sample_rate", "n_fft", "win_length", "hop_length", "n_mels",
@@ -47,6 +52,8 @@ class AudioConfig(Config):
             self._fail(prefix, "preemphasis", "must be in [0, 1)")
         if self.trim_top_db < 0:
             self._fail(prefix, "trim_top_db", "must be >= 0 (0 disables trimming)")
+        if self.padding == "reflect" and ((self.n_fft - self.hop_length) % 2 or self.win_length != self.n_fft):
+            self._fail(prefix, "padding", "reflect padding needs n_fft - hop_length even and win_length == n_fft")
 
     @property
     def num_freq(self) -> int:
@@ -65,3 +72,9 @@ def synthesis_audio(sample_rate: int = 16000) -> AudioConfig:
     hop = int(round(sample_rate * 0.0125))
     return AudioConfig(sample_rate=sample_rate, n_fft=win, win_length=win, hop_length=hop, n_mels=80,
                        fmin=55.0, fmax=min(7600.0, sample_rate / 2), power=1.0, mel_scale="log")
+
+
+def hifigan_audio() -> AudioConfig:
+    """HiFi-GAN V1's features (the pretrained universal generator's input), exactly."""
+    return AudioConfig(sample_rate=22050, n_fft=1024, win_length=1024, hop_length=256, n_mels=80, fmin=0.0,
+                       fmax=8000.0, power=1.0, mel_scale="log", log_floor=1e-5, padding="reflect")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, Optional, Tuple
 
-from tfclone.config.audio import AudioConfig, encoder_audio, synthesis_audio
+from tfclone.config.audio import AudioConfig, encoder_audio, hifigan_audio, synthesis_audio
 from tfclone.config.base import Config
 
 
@@ -225,8 +225,33 @@ class VocoderConfig(Config):
     train: TrainConfig = dataclasses.field(default_factory=lambda: TrainConfig(batch_size=16))
 
 
+@dataclasses.dataclass(frozen=True)
+class HifiganModelConfig(Config):
+    """HiFi-GAN V1's generator (arXiv 2010.05646); the pretrained universal weights are imported, not trained."""
+
+    upsample_rates: Tuple[int, ...] = (8, 8, 2, 2)
+    upsample_kernel_sizes: Tuple[int, ...] = (16, 16, 4, 4)
+    upsample_initial_channel: int = 512
+    resblock_kernel_sizes: Tuple[int, ...] = (3, 7, 11)
+    resblock_dilation_sizes: Tuple[Tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
+    xla: bool = True  # jit_compile the exported generator
+
+    def _check(self, prefix: str) -> None:
+        if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
+            self._fail(prefix, "upsample_kernel_sizes", "needs one kernel size per upsample rate")
+        if len(self.resblock_kernel_sizes) != len(self.resblock_dilation_sizes):
+            self._fail(prefix, "resblock_dilation_sizes", "needs one dilation list per resblock kernel size")
+
+
+@dataclasses.dataclass(frozen=True)
+class HifiganConfig(Config):
+    audio: AudioConfig = dataclasses.field(default_factory=hifigan_audio)
+    model: HifiganModelConfig = dataclasses.field(default_factory=HifiganModelConfig)
+
+
 EXPERIMENTS = {
     "speaker_encoder": SpeakerEncoderConfig,
     "synthesizer": SynthesizerConfig,
     "vocoder": VocoderConfig,
+    "hifigan": HifiganConfig,
 }

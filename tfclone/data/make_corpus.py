@@ -178,12 +178,23 @@ def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: in
 
 
 def _write_manifest(out_dir: str, rows: List[Dict], speakers: Dict) -> None:
-    atomic_write_text(os.path.join(out_dir, "manifest.jsonl"), "".join(json.dumps(r) + "\n" for r in rows))
-    atomic_write_text(os.path.join(out_dir, "speakers.json"), json.dumps(speakers, indent=1) + "\n")
+    """Writes manifest.jsonl and speakers.json; rows and speakers of other sources already in `out_dir`
+    are kept, so sources can be mixed in one corpus (the speakers written now replace their old rows)."""
+    manifest, speakers_path = os.path.join(out_dir, "manifest.jsonl"), os.path.join(out_dir, "speakers.json")
+    old_rows, old_speakers = [], {}
+    if os.path.isfile(manifest) and os.path.isfile(speakers_path):
+        with open(manifest, encoding="utf-8") as f:
+            old_rows = [json.loads(line) for line in f if line.strip()]
+        with open(speakers_path, encoding="utf-8") as f:
+            old_speakers = json.load(f)
+    rows = [r for r in old_rows if r["speaker"] not in speakers] + list(rows)
+    speakers = {**{k: v for k, v in old_speakers.items() if k not in speakers}, **speakers}
+    atomic_write_text(manifest, "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(speakers_path, json.dumps(speakers, indent=1) + "\n")
 
 
 def import_asterisk(out_dir: str, sounds_dir: str = ASTERISK_SOUNDS, transcripts: Optional[str] = None,
-                    limit: Optional[int] = None) -> Dict:
+                    limit: Optional[int] = None, sample_rate: int = 16000) -> Dict:
     """The real single-speaker corpus: Asterisk's English prompts (Allison Smith, CC-BY-SA-3.0), decoded
     from G.722 (PyPI G722) to 16 kHz wavs, with their transcripts, in the local corpus layout."""
     import G722
@@ -202,12 +213,14 @@ def import_asterisk(out_dir: str, sounds_dir: str = ASTERISK_SOUNDS, transcripts
             continue
         with open(source, "rb") as f:
             pcm = np.asarray(G722.G722(16000, 64000).decode(f.read()), dtype=np.float32) / 32768.0
+        if sample_rate != 16000:
+            pcm = audio_io.resample(pcm, 16000, sample_rate)
         wav_name = name.replace("/", "_") + ".wav"
-        audio_io.save(os.path.join(out_dir, speaker, wav_name), pcm, 16000, subtype="PCM_16")
+        audio_io.save(os.path.join(out_dir, speaker, wav_name), pcm, sample_rate, subtype="PCM_16")
         spoken = normalize(text)
         atomic_write_text(os.path.join(out_dir, speaker, wav_name[:-4] + ".txt"), spoken + "\n")
         rows.append({"path": os.path.join(speaker, wav_name), "text": spoken, "speaker": speaker,
-                     "duration": round(len(pcm) / 16000.0, 4)})
+                     "duration": round(len(pcm) / float(sample_rate), 4)})
     _write_manifest(out_dir, rows, {speaker: {"source": "Debian asterisk-core-sounds-en(-g722)",
                                               "recorded_by": "Allison Smith", "license": "CC-BY-SA-3.0"}})
     return {"speakers": 1, "utterances": len(rows), "missing": missing,

@@ -19,7 +19,7 @@ import json
 import multiprocessing
 import os
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
@@ -41,6 +41,10 @@ class PreprocessOptions:
     min_seconds: float = 0.5
     max_seconds: float = 20.0
     test_speakers: int = -1  # held-out speakers; -1: 10% of speakers (at least 1 when there are >= 3)
+    # Held-out speakers by name (the test split exactly). A `local` corpus whose speakers.json marks
+    # speakers "heldout" (tfclone-make-corpus --source kokoro does) holds those out when this is empty and
+    # test_speakers is -1.
+    test_speaker_names: Tuple[str, ...] = ()
     validation_fraction: float = 0.05
     utterances_per_shard: int = 256
 
@@ -61,9 +65,16 @@ def _hash01(name: str) -> float:
 
 
 def assign_splits(utterances: List[Utterance], test_speakers: int = -1,
-                  validation_fraction: float = 0.05) -> Dict[str, str]:
-    """utterance_id -> split, stable under additions to the corpus (decided by hashes of names)."""
+                  validation_fraction: float = 0.05, test_speaker_names: Sequence[str] = ()) -> Dict[str, str]:
+    """utterance_id -> split, stable under additions to the corpus (decided by hashes of names, or by the
+    names given in `test_speaker_names`)."""
     speakers = sorted({u.speaker for u in utterances}, key=lambda s: (_hash01("speaker:" + s), s))
+    if test_speaker_names:
+        unknown = sorted(set(test_speaker_names) - set(speakers))
+        if unknown:
+            raise ValueError(f"test_speaker_names: {unknown[:5]} are not speakers of this corpus")
+        speakers = sorted(test_speaker_names) + [s for s in speakers if s not in set(test_speaker_names)]
+        test_speakers = len(set(test_speaker_names))
     if test_speakers < 0:
         test_speakers = max(1, round(0.1 * len(speakers))) if len(speakers) >= 3 else 0
     if test_speakers >= len(speakers) and speakers:
@@ -133,16 +144,29 @@ def _plan(utterances: List[Utterance], splits: Dict[str, str], speaker_ids: Dict
 
 def _check_options(out_dir: str, options: PreprocessOptions) -> None:
     path = os.path.join(out_dir, "preprocess.json")
-    wanted = dataclasses.asdict(options)
+    wanted = json.loads(json.dumps(dataclasses.asdict(options)))  # tuples as JSON lists
     if os.path.isfile(path):
         with open(path, encoding="utf-8") as f:
             previous = json.load(f)
+        # options added since that run count as their defaults
+        defaults = json.loads(json.dumps(dataclasses.asdict(PreprocessOptions(options.corpus, options.corpus_dir))))
+        previous = {**{k: v for k, v in defaults.items() if k not in previous}, **previous}
         if previous != wanted:
             changed = sorted(k for k in wanted if previous.get(k) != wanted[k])
             raise ValueError(f"{out_dir}: was preprocessed with other options ({', '.join(changed)} differ); "
                              "use a new out_dir or delete this one")
     else:
         atomic_write_text(path, json.dumps(wanted, indent=1) + "\n")
+
+
+def corpus_heldout_speakers(corpus_dir: str) -> Tuple[str, ...]:
+    """Speakers a tfclone-make-corpus corpus marks "heldout" in its speakers.json (none if no such file)."""
+    path = os.path.join(corpus_dir, "speakers.json")
+    if not os.path.isfile(path):
+        return ()
+    with open(path, encoding="utf-8") as f:
+        speakers = json.load(f)
+    return tuple(sorted(name for name, info in speakers.items() if isinstance(info, dict) and info.get("heldout")))
 
 
 def preprocess(options: PreprocessOptions, out_dir: str, workers: Optional[int] = None) -> Dict:
@@ -165,7 +189,10 @@ def preprocess(options: PreprocessOptions, out_dir: str, workers: Optional[int] 
         raise ValueError(f"{symbols_path}: differs from this tfclone's symbol table; use a new out_dir")
     SymbolTable().save(symbols_path)
 
-    splits = assign_splits(utterances, options.test_speakers, options.validation_fraction)
+    names = options.test_speaker_names
+    if not names and options.test_speakers < 0 and options.corpus == "local":
+        names = corpus_heldout_speakers(options.corpus_dir)
+    splits = assign_splits(utterances, options.test_speakers, options.validation_fraction, names)
     speaker_names = sorted({u.speaker for u in utterances})
     speaker_ids = {s: i for i, s in enumerate(speaker_names)}
     shards = _plan(utterances, splits, speaker_ids, options.utterances_per_shard)

@@ -25,10 +25,10 @@ def signature(config: VocoderConfig):
     return spec
 
 
-def _warmup(config: VocoderConfig):
+def _warmup(config):
     inputs = {"mel": np.full([1, 8, config.audio.n_mels], np.log(config.audio.log_floor), np.float32),
               "mel_length": np.array([8], np.int32)}
-    if config.model.speaker_conditioning:
+    if getattr(config.model, "speaker_conditioning", False):
         inputs["speaker_embedding"] = np.zeros([1, config.model.speaker_embedding_dim], np.float32)
     return inputs
 
@@ -59,27 +59,59 @@ def vocode(model, config: VocoderConfig, mel, mel_length, folded: bool, seed, sp
     return {"audio": audio, "audio_length": mel_length * hop}
 
 
-class WaveNetModule(tf.Module):
+RESYNTHESIZE_SIGNATURE = [tf.TensorSpec([None, None], tf.float32, name="audio"),
+                          tf.TensorSpec([None], tf.int32, name="audio_length")]
+
+
+class VocoderModule(tf.Module):
+    """Base of the vocoder exports: `serve` (mel -> audio) and `resynthesize` (audio at the vocoder's rate ->
+    its mel, computed in the graph with the vocoder's own preset -> audio), for copy-synthesis checks."""
+
+    def __init__(self, config, name: str):
+        super().__init__(name=name)
+        self._config = config
+        self.resynthesize = tf.function(self._resynthesize, input_signature=RESYNTHESIZE_SIGNATURE)
+
+    def signatures(self) -> dict:
+        return {"serving_default": self.serve, "resynthesize": self.resynthesize}
+
+    def _resynthesize(self, audio, audio_length):
+        cfg = self._config.audio
+        audio = audio * tf.sequence_mask(audio_length, tf.shape(audio)[1], tf.float32)
+        mel = features.mel_spectrogram(audio, cfg)
+        mel_length = tf.cast(features.frame_lengths(audio_length, cfg), tf.int32)
+        mel = tf.where(tf.sequence_mask(mel_length, tf.shape(mel)[1])[..., None], mel, float(np.log(cfg.log_floor)))
+        return self._serve(mel, mel_length)
+
+
+class WaveNetModule(VocoderModule):
     def __init__(self, model, config: VocoderConfig, folded: bool = True, seed: int = 0):
-        super().__init__(name="vocoder")
+        super().__init__(config, name="vocoder")
         self.model = model
-        self._config, self._folded, self._seed = config, folded, seed
+        self._folded, self._seed = folded, seed
         self.serve = tf.function(self._serve, input_signature=signature(config))
+
+    def signatures(self) -> dict:
+        if self._config.model.speaker_conditioning:  # resynthesis would need the speaker too
+            return {"serving_default": self.serve}
+        return super().signatures()
 
     def _serve(self, mel, mel_length, speaker_embedding=None):
         return vocode(self.model, self._config, mel, mel_length, self._folded, tf.constant([self._seed, 0]),
                       speaker_embedding)
 
 
-class GriffinLimModule(tf.Module):
-    def __init__(self, config: VocoderConfig, iterations: int = 32):
-        super().__init__(name="griffin_lim")
-        self._config, self._iterations = config, iterations
+class GriffinLimModule(VocoderModule):
+    def __init__(self, config, iterations: int = 32):
+        super().__init__(config, name="griffin_lim")
+        self._iterations = iterations
         self.serve = tf.function(self._serve, input_signature=_SIGNATURE)
 
     def _serve(self, mel, mel_length):
-        audio = features.griffin_lim(mel, self._config.audio, iterations=self._iterations)  # [B, (F - 1) * hop]
-        lengths = tf.maximum(mel_length - 1, 0) * self._config.audio.hop_length
+        cfg = self._config.audio
+        audio = features.griffin_lim(mel, cfg, iterations=self._iterations)  # [B, (F - 1) * hop] (F * hop: reflect)
+        frames = mel_length if cfg.padding == "reflect" else tf.maximum(mel_length - 1, 0)
+        lengths = frames * cfg.hop_length
         audio = audio * tf.sequence_mask(lengths, tf.shape(audio)[1], tf.float32)
         return {"audio": audio, "audio_length": lengths}
 
@@ -90,7 +122,7 @@ def export_vocoder(config: VocoderConfig, model_dir: str, export_base: str, chec
     model = build_wavenet(config.audio, config.model)
     base.restore_model(model, model_dir, checkpoint, key="ema_model" if config.model.ema_decay > 0 else "model")
     module = WaveNetModule(model, config, folded, seed)
-    return base.save(module, {"serving_default": module.serve}, export_base, "vocoder", config, _warmup(config),
+    return base.save(module, module.signatures(), export_base, "vocoder", config, _warmup(config),
                      version=version)
 
 
@@ -98,5 +130,44 @@ def export_griffin_lim(config: VocoderConfig, export_base: str, version: Optiona
                        iterations: int = 32) -> str:
     """Griffin-Lim needs no training: exported/griffin_lim/<version> with the vocoder's signature."""
     module = GriffinLimModule(config, iterations)
-    return base.save(module, {"serving_default": module.serve}, export_base, "griffin_lim", config, _warmup(config),
+    return base.save(module, module.signatures(), export_base, name, config, _warmup(config),
                      version=version)
+
+
+PAD_FRAMES = 32
+
+
+class HifiganModule(VocoderModule):
+    """The HiFi-GAN generator with the vocoder signature; runs XLA-compiled when model.xla is set."""
+
+    def __init__(self, model, config):
+        super().__init__(config, name="hifigan")
+        self.model = model
+        self._generate = tf.function(lambda mel: model(mel), jit_compile=bool(config.model.xla))
+        self.serve = tf.function(self._serve, input_signature=_SIGNATURE)
+
+    def _serve(self, mel, mel_length):
+        hop, silence = self._config.audio.hop_length, float(np.log(self._config.audio.log_floor))
+        mel = tf.cast(mel, tf.float32)
+        frames = tf.shape(mel)[1]
+        # Frames past each item's length are silence, whatever the request's padding held. XLA compiles one
+        # program per input shape: silence pads the frames to a multiple of PAD_FRAMES so that one program
+        # serves a range of lengths (the padding is cut off below).
+        mel = tf.where(tf.sequence_mask(mel_length, frames)[..., None], mel, silence)
+        padded = (frames + PAD_FRAMES - 1) // PAD_FRAMES * PAD_FRAMES
+        mel = tf.pad(mel, [[0, 0], [0, padded - frames], [0, 0]], constant_values=silence)
+        audio = self._generate(mel)[:, :frames * hop]
+        lengths = mel_length * hop
+        audio = audio * tf.sequence_mask(lengths, tf.shape(audio)[1], tf.float32)
+        return {"audio": audio, "audio_length": lengths}
+
+
+def export_hifigan(config, model_dir: str, export_base: str, checkpoint: Optional[str] = None,
+                   version: Optional[int] = None) -> str:
+    """exported/hifigan/<version>: the imported (or trained) HiFi-GAN generator."""
+    from tfclone.models.hifigan import build_hifigan
+
+    model = build_hifigan(config.audio, config.model)
+    base.restore_model(model, model_dir, checkpoint)
+    module = HifiganModule(model, config)
+    return base.save(module, module.signatures(), export_base, "hifigan", config, _warmup(config), version=version)

@@ -126,11 +126,8 @@ def resemblyzer_config():
         partial_rate=1.3, min_coverage=0.75, volume_normalize_dbfs=-30.0)).validate()
 
 
-def import_resemblyzer(path: str, model_dir: str) -> str:
-    """Writes a tfclone model_dir (config.yaml + checkpoint) holding Resemblyzer's weights; returns the
-    checkpoint path. Exports and fine-tunes like any trained encoder."""
-    import tensorflow as tf
-
+def load_resemblyzer(path: str):
+    """(Keras SpeakerEncoder holding Resemblyzer's weights, its config), built in memory."""
     from tfclone.models.speaker_encoder import build_speaker_encoder
 
     state = read_resemblyzer_state(path)
@@ -143,6 +140,34 @@ def import_resemblyzer(path: str, model_dir: str) -> str:
         bias.assign(state[f"lstm.bias_ih_l{i}"] + state[f"lstm.bias_hh_l{i}"])
     encoder.linear.kernel.assign(state["linear.weight"].T)
     encoder.linear.bias.assign(state["linear.bias"])
+    return encoder, config
+
+
+def resemblyzer_embedder(path: str):
+    """A function (16 kHz float audio [S]) -> unit utterance embedding [256] (NumPy), in memory."""
+    import tensorflow as tf
+
+    from tfclone.models.speaker_encoder import embed_utterances
+
+    encoder, config = load_resemblyzer(path)
+
+    @tf.function(reduce_retracing=True)
+    def embed(audio, length):
+        return embed_utterances(encoder, audio, length, config.audio, config.model)
+
+    def run(audio):
+        audio = np.asarray(audio, np.float32)[None]
+        return embed(tf.constant(audio), tf.constant([audio.shape[1]], tf.int32)).numpy()[0]
+
+    return run
+
+
+def import_resemblyzer(path: str, model_dir: str) -> str:
+    """Writes a tfclone model_dir (config.yaml + checkpoint) holding Resemblyzer's weights; returns the
+    checkpoint path. Exports and fine-tunes like any trained encoder."""
+    import tensorflow as tf
+
+    encoder, config = load_resemblyzer(path)
     os.makedirs(model_dir, exist_ok=True)
     config.save(os.path.join(model_dir, "config.yaml"))
     manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=encoder), model_dir, max_to_keep=1)

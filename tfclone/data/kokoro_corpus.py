@@ -1,0 +1,185 @@
+"""`tfclone-make-corpus --source kokoro`: a natural multi-speaker corpus spoken by Kokoro-82M.
+
+Speakers are the 28 English stock voices, then blends of two packs of the same sex, each blend kept only if
+it is distinct: the cosine of its Resemblyzer embedding (mean over a few test sentences) to every voice kept
+before it stays below `threshold`. The decisions are recorded in `<out_dir>/voice_selection.json` (a re-run
+reuses them) and each speaker's recipe (packs, weights, speed) in `speakers.json`. Voices named in
+`heldout` are marked `"heldout": true` there; `tfclone-preprocess` puts them in the test split.
+"""
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import shutil
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import soundfile
+from tqdm import tqdm
+
+from tfclone.audio import io as audio_io
+from tfclone.config.base import atomic_write_text
+from tfclone.data import kokoro
+from tfclone.data.make_corpus import CorpusError, _write_manifest
+from tfclone.data.sentences import sentence_pool
+from tfclone.text.normalize import normalize
+
+# Held out of training by default: two US female, two US male, one UK female, one UK male stock voices.
+DEFAULT_HELDOUT = ("kokoro-af_river", "kokoro-af_kore", "kokoro-am_eric", "kokoro-am_liam", "kokoro-bf_lily",
+                   "kokoro-bm_daniel")
+TEST_SENTENCES = ("The old bridge was painted a bright shade of green last summer.",
+                  "Could you please bring the heavy boxes up to the second floor?",
+                  "Nobody expected the quiet village to become so famous.")
+DEFAULT_RESEMBLYZER = "Resemblyzer-0.1.4-py3-none-any.whl"
+
+
+def _voice_from_recipe(name: str, recipe: Dict) -> kokoro.KokoroVoice:
+    return kokoro.KokoroVoice(name, tuple((p, float(w)) for p, w in recipe["packs"]), float(recipe["speed"]))
+
+
+def voice_embedding(engine: kokoro.Kokoro, embedder, voice: kokoro.KokoroVoice) -> np.ndarray:
+    """The mean speaker embedding of `voice` over the test sentences (16 kHz, as the encoder expects)."""
+    clips = [audio_io.resample(engine.speak(normalize(t), voice), kokoro.KOKORO_RATE, 16000) for t in TEST_SENTENCES]
+    return np.mean([embedder(c) for c in clips], axis=0)
+
+
+def is_heldout(voice: kokoro.KokoroVoice, heldout: Sequence[str]) -> bool:
+    """Held out by name, or a blend with a held-out stock voice among its packs (which would leak it)."""
+    packs = {h[len("kokoro-"):] if h.startswith("kokoro-") else h for h in heldout}
+    return voice.name in set(heldout) or any(p in packs for p, _ in voice.packs)
+
+
+def choose_voices(num_speakers: int, out_dir: str, pretrained_dir: str, threshold: float = 0.90,
+                  seed: int = 0, embedder=None, engine: Optional[kokoro.Kokoro] = None) -> List[kokoro.KokoroVoice]:
+    """The first `num_speakers` voices: stock voices, then distinct blends (decided once, recorded)."""
+    stock = [kokoro.stock_voice(p) for p in kokoro.STOCK_VOICES]
+    if num_speakers <= len(stock):
+        return stock[:num_speakers]
+    record_path = os.path.join(out_dir, "voice_selection.json")
+    record = {"threshold": threshold, "seed": seed, "kept": [], "rejected": {}, "recipes": {}}
+    if os.path.isfile(record_path):
+        with open(record_path, encoding="utf-8") as f:
+            old = json.load(f)
+        if old.get("threshold") == threshold and old.get("seed") == seed:
+            record = old
+    kept = [_voice_from_recipe(n, record["recipes"][n]) for n in record["kept"]]
+    if len(stock) + len(kept) >= num_speakers:
+        return (stock + kept)[:num_speakers]
+    if embedder is None:
+        wheel = os.path.join(pretrained_dir, DEFAULT_RESEMBLYZER)
+        if not os.path.isfile(wheel):
+            raise CorpusError(f"{wheel}: needed to tell blended voices apart (run scripts/setup.sh)")
+        from tfclone.models.resemblyzer import resemblyzer_embedder
+
+        embedder = resemblyzer_embedder(wheel)
+    engine = engine or kokoro.Kokoro(pretrained_dir, threads=os.cpu_count() or 1)
+    embeddings: Dict[str, np.ndarray] = {}
+
+    def embed(voice):
+        if voice.name not in embeddings:
+            embeddings[voice.name] = voice_embedding(engine, embedder, voice)
+        return embeddings[voice.name]
+
+    kept_names = [v.name for v in stock + kept]
+    for v in tqdm(stock + kept, desc="kokoro voices: embedding kept", unit="voice"):
+        embed(v)
+    candidates = [c for c in kokoro.blend_candidates(400, seed) if c.name not in record["rejected"]
+                  and c.name not in kept_names]
+    progress = tqdm(total=num_speakers - len(kept_names), desc="kokoro voices: distinct blends", unit="voice")
+    for candidate in candidates:
+        if len(kept_names) >= num_speakers:
+            break
+        embed(candidate)
+        chosen, nearest = kokoro.select_distinct([candidate.name], embeddings, kept_names, threshold)
+        if chosen:
+            kept.append(candidate)
+            kept_names.append(candidate.name)
+            record["kept"].append(candidate.name)
+            record["recipes"][candidate.name] = candidate.recipe()
+            progress.update(1)
+        else:
+            record["rejected"][candidate.name] = {"cosine": round(nearest[candidate.name][0], 4),
+                                                  "nearest": nearest[candidate.name][1]}
+        atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
+    progress.close()
+    if len(kept_names) < num_speakers:
+        raise CorpusError(f"speakers: only {len(kept_names)} distinct Kokoro voices found at threshold "
+                          f"{threshold} (asked for {num_speakers}); raise --kokoro_threshold")
+    return (stock + kept)[:num_speakers]
+
+
+_ENGINE = None
+
+
+def _init_worker(pretrained_dir: str) -> None:
+    global _ENGINE
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _ENGINE = kokoro.Kokoro(pretrained_dir, threads=1)
+
+
+def _job(args):
+    voice, text, wav_path, sample_rate = args
+    text_path = os.path.splitext(wav_path)[0] + ".txt"
+    if os.path.exists(wav_path) and os.path.exists(text_path):  # resumed run: finished utterances are kept
+        with open(text_path, encoding="utf-8") as f:
+            same_text = f.read().strip() == text
+        info = soundfile.info(wav_path)
+        if same_text and info.samplerate == sample_rate:
+            return wav_path, info.frames / info.samplerate, None
+    try:
+        audio = _ENGINE.speak(text, voice)
+        audio = audio_io.resample(audio, kokoro.KOKORO_RATE, sample_rate)
+        peak = float(np.max(np.abs(audio)))
+        if peak > 0.99:  # keep the 16-bit file unclipped
+            audio = audio * (0.99 / peak)
+        audio_io.check(audio, sample_rate, name=f"{voice.name}: {text!r}")
+        audio_io.save(wav_path, audio, sample_rate, subtype="PCM_16")
+        atomic_write_text(text_path, text + "\n")
+        return wav_path, audio.size / sample_rate, None
+    except (kokoro.KokoroError, audio_io.AudioError) as e:
+        return wav_path, 0.0, str(e)
+
+
+def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_speaker: int = 100, seed: int = 0,
+                       workers: Optional[int] = None, sample_rate: int = 22050, pretrained_dir: str = "pretrained",
+                       threshold: float = 0.90, heldout: Sequence[str] = DEFAULT_HELDOUT,
+                       sentences: Optional[Sequence[str]] = None) -> Dict:
+    """Writes the corpus (resumable, deterministic); returns {speakers, utterances, failed, seconds}."""
+    kokoro.find_pieces(pretrained_dir)
+    kokoro.assemble(pretrained_dir)
+    if shutil.which("espeak-ng") is None:
+        raise CorpusError("espeak-ng is not installed (Kokoro's phonemes come from it): apt-get install espeak-ng")
+    os.makedirs(out_dir, exist_ok=True)
+    voices = choose_voices(num_speakers, out_dir, pretrained_dir, threshold, seed)
+    pool_text = [normalize(s) for s in (sentences or sentence_pool(seed))]
+    if utterances_per_speaker > len(pool_text):
+        raise CorpusError(f"utterances_per_speaker: at most {len(pool_text)} distinct sentences available")
+    jobs = []
+    for voice in voices:
+        rng = random.Random(f"{seed}-{voice.name}")
+        os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
+        for n, text in enumerate(rng.sample(pool_text, utterances_per_speaker)):
+            jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
+    # Utterance-major order: an interrupted run has a little of every voice rather than all of a few.
+    jobs.sort(key=lambda j: (j[2].rsplit("_", 1)[1], j[0].name))
+    results, failed = {}, []
+    workers = workers or os.cpu_count() or 1
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker,
+                                                   initargs=(pretrained_dir,)) as pool:
+        for wav_path, seconds, error in tqdm(pool.imap(_job, jobs, chunksize=4), total=len(jobs),
+                                             desc="make-corpus kokoro", unit="utt"):
+            if error:
+                failed.append(error)
+            else:
+                results[wav_path] = seconds
+    rows = [{"path": os.path.relpath(p, out_dir), "text": text, "speaker": v.name,
+             "duration": round(results[p], 4)} for v, text, p, _ in jobs if p in results]
+    speakers = {v.name: {**v.recipe(), "heldout": is_heldout(v, heldout),
+                         "license": "Kokoro-82M weights Apache-2.0; voice packs Apache-2.0 (kokoro-js)"}
+                for v in voices}
+    _write_manifest(out_dir, rows, speakers)
+    return {"speakers": len({r["speaker"] for r in rows}), "utterances": len(rows), "failed": failed,
+            "seconds": sum(r["duration"] for r in rows),
+            "heldout": sorted(v.name for v in voices if is_heldout(v, heldout))}
