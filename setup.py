@@ -64,6 +64,7 @@ setup(
             "tfclone-serve=tools.serve:run",
             "tfclone-clone=tools.clone:run",
             "tfclone-quickstart=tools.quickstart:run",
+            "tfclone-score=tools.score:run",
         ],
     },
 )
