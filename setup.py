@@ -13,7 +13,10 @@ setup(
     long_description=open(os.path.join(HERE, "README.md"), encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfclone", "tfclone.*", "tools"]),
+    # tools/ stays a top-level folder (DESIGN.md's layout) but installs inside our namespace as
+    # tfclone.tools, so it never collides with another distribution's top-level "tools" package.
+    packages=find_packages(include=["tfclone", "tfclone.*"]) + ["tfclone.tools"],
+    package_dir={"tfclone.tools": "tools"},
     include_package_data=True,
     package_data={"tfclone": ["studio/static/*"]},
     install_requires=[
@@ -53,18 +56,18 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "tfclone-make-corpus=tools.make_corpus:run",
-            "tfclone-preprocess=tools.preprocess:run",
-            "tfclone-train=tools.train:run",
-            "tfclone-evaluate=tools.evaluate:run",
-            "tfclone-embed=tools.embed:run",
-            "tfclone-export=tools.export:run",
-            "tfclone-import-resemblyzer=tools.import_resemblyzer:run",
-            "tfclone-import-hifigan=tools.import_hifigan:run",
-            "tfclone-serve=tools.serve:run",
-            "tfclone-clone=tools.clone:run",
-            "tfclone-quickstart=tools.quickstart:run",
-            "tfclone-score=tools.score:run",
+            "tfclone-make-corpus=tfclone.tools.make_corpus:run",
+            "tfclone-preprocess=tfclone.tools.preprocess:run",
+            "tfclone-train=tfclone.tools.train:run",
+            "tfclone-evaluate=tfclone.tools.evaluate:run",
+            "tfclone-embed=tfclone.tools.embed:run",
+            "tfclone-export=tfclone.tools.export:run",
+            "tfclone-import-resemblyzer=tfclone.tools.import_resemblyzer:run",
+            "tfclone-import-hifigan=tfclone.tools.import_hifigan:run",
+            "tfclone-serve=tfclone.tools.serve:run",
+            "tfclone-clone=tfclone.tools.clone:run",
+            "tfclone-quickstart=tfclone.tools.quickstart:run",
+            "tfclone-score=tfclone.tools.score:run",
         ],
     },
 )

@@ -15,9 +15,13 @@ from tfclone.data.make_corpus import make_corpus
 from tfclone.data.preprocess import PreprocessOptions, preprocess
 
 
+def repo_root_path():
+    return pathlib.Path(__file__).resolve().parent.parent
+
+
 @pytest.fixture(scope="session")
 def repo_root():
-    return pathlib.Path(__file__).resolve().parent.parent
+    return repo_root_path()
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ import sys
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("reference", None, "A few seconds of the voice to clone (wav, flac, ogg, mp3).")
 flags.DEFINE_string("text", None, "What to say.")
@@ -77,8 +79,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

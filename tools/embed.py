@@ -8,6 +8,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("data_dir", None, "tfclone-preprocess output folder.")
 flags.DEFINE_string("encoder", None, "An exported speaker encoder: exported/speaker_encoder/<version>.")
@@ -26,8 +28,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", None, ["speaker_encoder"], "Which model to evaluate.")
 flags.DEFINE_string("model_dir", None, "The model_dir (config.yaml + checkpoint).")
@@ -44,8 +46,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

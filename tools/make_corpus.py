@@ -11,6 +11,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 SOURCES = ("kokoro", "synthesizers", "local", "asterisk")
 flags.DEFINE_string("out_dir", None, "Folder to write the corpus into (resumable).")
@@ -63,8 +65,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

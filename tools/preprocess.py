@@ -4,6 +4,8 @@ import os
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 from tfclone.data.corpora import READERS
 
 FLAGS = flags.FLAGS
@@ -43,8 +45,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

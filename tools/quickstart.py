@@ -14,6 +14,8 @@ import time
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("work_dir", "quickstart", "Where the corpus, model_dirs and exports go (reused on a re-run).")
 flags.DEFINE_float("minutes", 15.0, "Total time budget; training gets what corpus making and export leave.")
@@ -103,8 +105,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

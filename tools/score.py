@@ -11,6 +11,8 @@ import sys
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 MODES = ("files", "clone", "vocoder")
 flags.DEFINE_string("out", None, "Report folder (scores.jsonl, summary.json, index.html, wavs/).")
@@ -67,8 +69,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

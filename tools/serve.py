@@ -12,6 +12,8 @@ import sys
 
 from absl import app, flags
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("export_dir", "exported", "The folder tfclone-export wrote.")
 flags.DEFINE_integer("grpc_port", 8500, "gRPC port.")
@@ -78,8 +80,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":

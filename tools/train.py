@@ -9,6 +9,8 @@ import sys
 
 from absl import app, flags, logging
 
+from tfclone.cli import run_tool
+
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", None, ["speaker_encoder", "synthesizer", "vocoder"], "Which model to train.")
 flags.DEFINE_multi_string("config", [], "YAML override file(s), applied in order.")
@@ -49,8 +51,7 @@ def main(argv):
 
 
 def run():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    app.run(main)
+    run_tool(main, __name__)
 
 
 if __name__ == "__main__":
