@@ -5,7 +5,8 @@
   flags of the wrapper too, and its docstring becomes the usage text.
 - TensorFlow's start-up noise (a GPU-less machine's "failed call to cuInit" error line, CUDA stubs, oneDNN
   notes) stays out of the output unless the user asks for it with --verbosity (or sets
-  TF_CPP_MIN_LOG_LEVEL): C++ logging at level 3, absl/Python logging at WARNING.
+  TF_CPP_MIN_LOG_LEVEL): C++ logging at level 3, and the Python loggers of TensorFlow and the libraries under
+  it at WARNING. tfclone's own progress lines (absl logging) are kept.
 """
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import os
 import sys
 
 
+NOISY_LOGGERS = ("tensorflow", "keras", "faster_whisper", "matplotlib", "h5py", "numba", "urllib3")
+
+
 def _verbosity_asked(argv) -> bool:
     return any(a.startswith(("--verbosity", "-v=", "--v=")) or a == "-v" for a in argv[1:])
 
 
 def run_tool(main, module_name: str) -> None:
-    from absl import app, flags, logging
+    from absl import app, flags
 
     quiet = not _verbosity_asked(sys.argv)
     if quiet:
@@ -37,7 +41,10 @@ def run_tool(main, module_name: str) -> None:
 
     def start(argv):
         if quiet:
-            logging.set_verbosity(logging.WARNING)
+            import logging as python_logging
+
+            for name in NOISY_LOGGERS:
+                python_logging.getLogger(name).setLevel(python_logging.WARNING)
         return main(argv)
 
     app.run(start)

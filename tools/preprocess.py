@@ -11,7 +11,10 @@ from tfclone.data.corpora import READERS
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("corpus", None, sorted(READERS), "Corpus layout of --corpus_dir.")
 flags.DEFINE_string("corpus_dir", None, "The corpus folder.")
-flags.DEFINE_string("out_dir", None, "Where the shards go (re-running skips finished shards).")
+flags.DEFINE_string("out_dir", None, "Where the shards go (re-running skips finished shards and rewrites "
+                    "the ones --verify found damaged).")
+flags.DEFINE_string("verify", None, "Instead of preprocessing: check every shard of this preprocessed folder "
+                    "(CRC, parsing, audio, counts against the sidecars); exit 1 if any is damaged.")
 flags.DEFINE_integer("sample_rate", 16000, "Sample rate of the stored audio.")
 flags.DEFINE_float("trim_top_db", 40.0, "Trim leading/trailing audio this far below the peak (0: off).")
 flags.DEFINE_float("min_seconds", 0.5, "Skip shorter utterances (after trimming).")
@@ -22,11 +25,34 @@ flags.DEFINE_list("test_speaker_names", [], "Hold out exactly these speakers (de
 flags.DEFINE_float("validation_fraction", 0.05, "Fraction of training speakers' utterances for validation.")
 flags.DEFINE_integer("utterances_per_shard", 256, "Utterances per TFRecord file.")
 flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
-flags.mark_flags_as_required(["corpus", "corpus_dir", "out_dir"])
+
+
+
+def verify_main(data_dir: str) -> int:
+    from tfclone.data.pipeline import DataError
+    from tfclone.data.verify import verify
+
+    try:
+        report = verify(data_dir, workers=FLAGS.workers, use_cache=False)
+    except DataError as e:
+        raise app.UsageError(str(e)) from None
+    for problem in report["problems"]:
+        print(problem.line())
+    bad = report["problems"]
+    skipped = sum(p.skipped_records for p in bad)
+    print(f"{data_dir}: {report['shards']} shards, {report['records']} records; "
+          + (f"{len(bad)} damaged shard(s), {skipped} record(s) unreadable. Re-run tfclone-preprocess with "
+             f"--out_dir {data_dir} to rewrite them." if bad else "all readable."))
+    return 1 if bad else 0
 
 
 def main(argv):
     del argv
+    if FLAGS.verify:
+        return verify_main(FLAGS.verify)
+    missing = [f"--{name}" for name in ("corpus", "corpus_dir", "out_dir") if not getattr(FLAGS, name)]
+    if missing:
+        raise app.UsageError(f"give {', '.join(missing)} (or --verify DIR)")
     from tfclone.data.corpora import CorpusLayoutError
     from tfclone.data.preprocess import PreprocessOptions, preprocess
 

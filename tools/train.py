@@ -29,7 +29,7 @@ def main(argv):
     from tfclone.data.pipeline import DataError
     from tfclone.tasks import build_task
     from tfclone.training.strategy import make_strategy, split_cpu
-    from tfclone.training.trainer import Trainer, TrainingError
+    from tfclone.training.trainer import CorruptDataError, Trainer, TrainingError
 
     try:
         config = experiment_config(FLAGS.model, FLAGS.config, FLAGS.params_override)
@@ -40,10 +40,15 @@ def main(argv):
     try:
         result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy).train(
             FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir)
-    except (DataError, TrainingError) as e:
+    except (CorruptDataError, DataError) as e:  # bad data: one line naming the file, exit 2
+        print(f"tfclone-train: error: {e}", file=sys.stderr)
+        return 2
+    except TrainingError as e:
         logging.error("%s", e)
         print(f"tfclone-train: {e}", file=sys.stderr)
         return 1
+    for line in result.data_problems:
+        print(f"skipped damaged data: {line}")
     print(f"step {result.step} loss {result.metrics.get('loss', float('nan')):.6f} "
           f"skipped {result.skipped_steps} weights {result.weights_digest}"
           + (" preempted" if result.preempted else ""), flush=True)

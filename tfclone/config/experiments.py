@@ -61,6 +61,9 @@ class DataConfig(Config):
     max_mel_frames: int = 1000
     # vocoder: random segments of this many mel frames (audio = frames * hop)
     segment_frames: int = 40
+    # A damaged shard: "fail" stops training with an error naming it (after a checkpoint of the last
+    # completed step); "skip" reads it up to its first bad record (verified before training) and goes on.
+    on_corrupt: Literal["fail", "skip"] = "fail"
 
     def _check(self, prefix: str) -> None:
         self._require_positive(prefix, "shuffle_buffer", "speakers_per_batch", "utterances_per_speaker",

@@ -13,6 +13,7 @@ Batch layouts:
 """
 from __future__ import annotations
 
+import dataclasses
 import glob
 import json
 import os
@@ -78,6 +79,57 @@ def _split_files(data_dir: str, split: str) -> List[str]:
     return files
 
 
+@dataclasses.dataclass
+class ShardPlan:
+    """What a split's input reads: each shard with the number of records to take from it (-1: all), and
+    the damaged shards left out or cut short (data.on_corrupt: skip)."""
+
+    paths: List[str]
+    takes: List[int]
+    problems: list  # verify.ShardProblem
+
+    @property
+    def skipped_records(self) -> int:
+        return sum(p.skipped_records for p in self.problems)
+
+
+def plan_shards(data_dir: str, split: str, on_corrupt: str = "fail") -> ShardPlan:
+    """`fail`: every shard its sidecar lists, which must all exist (a missing one is a DataError naming it);
+    damage inside a shard surfaces while training. `skip`: verified first (cached in verify.json): a
+    damaged shard is read up to its first bad record, a missing one left out; both reported."""
+    from tfclone.data import verify
+
+    listed = verify.sidecar_shards(data_dir, split)
+    files = _split_files(data_dir, split) if not listed else sorted(listed)
+    if on_corrupt == "fail":
+        missing = [f for f in files if not os.path.isfile(f)]
+        if missing:
+            raise DataError(f"{missing[0]}: shard missing (listed by its sidecar; {len(missing)} missing in all); "
+                            f"run tfclone-preprocess --verify {data_dir}, or train with data.on_corrupt=skip")
+        return ShardPlan(files, [-1] * len(files), [])
+    problems = verify.verify(data_dir, split, progress=False)["problems"]
+    damaged = {p.shard: p for p in problems}
+    paths, takes = [], []
+    for f in files:
+        if f not in damaged:
+            paths.append(f)
+            takes.append(-1)
+        elif damaged[f].good_records > 0:
+            paths.append(f)
+            takes.append(damaged[f].good_records)
+    if not paths:
+        raise DataError(f"{data_dir}: every {split} shard is damaged (run tfclone-preprocess --verify {data_dir})")
+    return ShardPlan(paths, takes, problems)
+
+
+def _shard_records(plan: ShardPlan) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((plan.paths, tf.constant(plan.takes, tf.int64)))
+
+
+def _read_shard(path, take):
+    return tf.data.TFRecordDataset(path).take(take)
+
+
 def _per_replica(global_batch: int, input_context: Optional[tf.distribute.InputContext]) -> int:
     if input_context is None:
         return global_batch
@@ -92,6 +144,15 @@ def _random_seeds(seed: Optional[int]) -> tf.data.Dataset:
 def _random_start(seed: tf.Tensor, maxval: tf.Tensor) -> tf.Tensor:
     """Uniform int in [0, maxval] from a stateless seed."""
     return tf.random.stateless_uniform([], seed=seed, minval=0, maxval=maxval + 1, dtype=tf.int32)
+
+
+def _sound_audio(example) -> tf.Tensor:
+    """False for a record whose audio is empty, shorter than it says, or not finite: such a record is
+    dropped, never a NaN in a loss."""
+    wav = example[records.AUDIO]
+    return tf.logical_and(tf.logical_and(example[records.AUDIO_LENGTH] > 0,
+                                         tf.size(wav) == example[records.AUDIO_LENGTH]),
+                          tf.reduce_all(tf.math.is_finite(wav)))
 
 
 # ---------------------------------------------------------------------------------------------- encoder
@@ -124,6 +185,9 @@ def speaker_encoder_dataset(config: SpeakerEncoderConfig, data_dir: str, split: 
                         f">= {min_samples / audio.sample_rate:.2f} s, but data.speakers_per_batch needs "
                         f"{n_speakers} per replica")
     seed = _seed(config) + seed_offset
+    plan = plan_shards(data_dir, split, data.on_corrupt)
+    # skip: a damaged shard is left out whole here (the speaker grouping reads shards by file pattern)
+    excluded = tf.constant([p.shard for p in plan.problems] or [""], tf.string)
     patterns = [records.speaker_pattern(data_dir, split, s) for s in eligible]
     groups = (tf.data.Dataset.from_tensor_slices(patterns)
               .shuffle(len(patterns), seed=seed, reshuffle_each_iteration=True)
@@ -132,9 +196,12 @@ def speaker_encoder_dataset(config: SpeakerEncoderConfig, data_dir: str, split: 
               .unbatch())
 
     def utterances_of(pattern):
-        return (tf.data.TFRecordDataset(tf.io.matching_files(pattern))
+        files = tf.io.matching_files(pattern)
+        files = tf.boolean_mask(files, tf.logical_not(tf.reduce_any(tf.equal(files[:, None], excluded[None]), 1)))
+        return (tf.data.TFRecordDataset(files)
                 .map(records.parse_example)
                 .filter(lambda e: e[records.AUDIO_LENGTH] >= min_samples)
+                .filter(_sound_audio)
                 .shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
                 .repeat()
                 .take(m))
@@ -178,15 +245,16 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
     batch = _per_replica(config.train.batch_size, input_context)
     embeddings = tf.constant(load_embeddings(data_dir, split, config.model.speaker_embedding_dim))
     max_samples = (data.max_mel_frames - 1) * audio.hop_length
-    files = tf.data.Dataset.from_tensor_slices(_split_files(data_dir, split))
+    files = _shard_records(plan_shards(data_dir, split, data.on_corrupt))
     if input_context is not None:
         files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     seed = _seed(config) + seed_offset
     ds = files.shuffle(1024, seed=seed)
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE,
+    ds = ds.interleave(_read_shard, cycle_length=4, num_parallel_calls=AUTOTUNE,
                        deterministic=bool(data.deterministic))
     ds = ds.map(records.parse_example, num_parallel_calls=AUTOTUNE)
     ds = ds.filter(lambda e: tf.logical_and(e["token_length"] > 0, e[records.AUDIO_LENGTH] < max_samples))
+    ds = ds.filter(_sound_audio)
     if repeat:
         ds = ds.shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True).repeat()
 
@@ -234,15 +302,16 @@ def vocoder_dataset(config: VocoderConfig, data_dir: str, split: str = "train",
     batch = _per_replica(config.train.batch_size, input_context)
     k = data.segment_frames
     hop = audio.hop_length
-    files = tf.data.Dataset.from_tensor_slices(_split_files(data_dir, split))
+    files = _shard_records(plan_shards(data_dir, split, data.on_corrupt))
     if input_context is not None:
         files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     seed = _seed(config) + seed_offset
     ds = files.shuffle(1024, seed=seed).repeat()
-    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=4, num_parallel_calls=AUTOTUNE,
+    ds = ds.interleave(_read_shard, cycle_length=4, num_parallel_calls=AUTOTUNE,
                        deterministic=bool(data.deterministic))
     ds = ds.map(records.parse_example, num_parallel_calls=AUTOTUNE)
     ds = ds.filter(lambda e: e[records.AUDIO_LENGTH] >= (k + 1) * hop)
+    ds = ds.filter(_sound_audio)
     ds = ds.shuffle(data.shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
 
     def segment(example, rng_seed):

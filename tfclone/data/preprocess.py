@@ -196,8 +196,15 @@ def preprocess(options: PreprocessOptions, out_dir: str, workers: Optional[int] 
     speaker_names = sorted({u.speaker for u in utterances})
     speaker_ids = {s: i for i, s in enumerate(speaker_names)}
     shards = _plan(utterances, splits, speaker_ids, options.utterances_per_shard)
-    todo = [s for s in shards if not os.path.isfile(_sidecar(records.shard_path(out_dir, s.split, s.speaker_id,
-                                                                                  s.chunk)))]
+    from tfclone.data.verify import damaged_shards
+
+    damaged = set(damaged_shards(out_dir))
+    todo = []
+    for s in shards:
+        path = records.shard_path(out_dir, s.split, s.speaker_id, s.chunk)
+        # missing, never finished, or found damaged by tfclone-preprocess --verify: (re)written
+        if not os.path.isfile(_sidecar(path)) or not os.path.isfile(path) or path in damaged:
+            todo.append(s)
     total = sum(len(s.utterances) for s in todo)
     jobs = ((u, options) for shard in todo for u, _ in shard.utterances)
     workers = workers or os.cpu_count() or 1

@@ -19,7 +19,7 @@ import os
 import shutil
 import signal
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -40,6 +40,11 @@ class TrainingError(RuntimeError):
     """Training cannot go on (non-finite loss with nonfinite_loss: stop, an incompatible model_dir...)."""
 
 
+class CorruptDataError(TrainingError):
+    """A damaged shard stopped training (data.on_corrupt: fail); a checkpoint of the last completed step
+    was written first. The message names the shard and the record."""
+
+
 @dataclasses.dataclass
 class TrainResult:
     step: int
@@ -47,6 +52,7 @@ class TrainResult:
     preempted: bool
     weights_digest: str
     skipped_steps: int
+    data_problems: List[str] = dataclasses.field(default_factory=list)  # damaged shards skipped (on_corrupt: skip)
 
 
 def weights_digest(variables) -> str:
@@ -267,13 +273,19 @@ class Trainer:
         metrics: Dict[str, float] = {}
         step = start
         train = self.train_config
+        self._report_data(writer, data_dir, start)
         try:
             with tqdm(total=train.train_steps, initial=start, desc=f"train {self.task.name}", unit="step",
                       disable=not self.chief) as progress:
                 while step < train.train_steps and self._stop_signal is None:
                     target = self._next_boundary(step)
                     began = time.perf_counter()
-                    result = self._train_loop(self.iterator, tf.constant(target - step, tf.int64))
+                    try:
+                        result = self._train_loop(self.iterator, tf.constant(target - step, tf.int64))
+                    except (tf.errors.DataLossError, tf.errors.NotFoundError) as e:
+                        step = self._on_damaged_data(e, data_dir, writer)
+                        progress.n = step
+                        continue
                     metrics = {k: float(v) for k, v in result.items()}
                     elapsed = time.perf_counter() - began
                     if metrics["nonfinite"] > 0:
@@ -313,7 +325,69 @@ class Trainer:
             if not self.chief:
                 shutil.rmtree(self._checkpoint_dir(), ignore_errors=True)
         return TrainResult(step=step, metrics=metrics, preempted=self._stop_signal is not None,
-                           weights_digest=weights_digest(self.variables), skipped_steps=int(self.skipped.numpy()))
+                           weights_digest=weights_digest(self.variables), skipped_steps=int(self.skipped.numpy()),
+                           data_problems=[p.line() for p in self._data_problems])
+
+    # ------------------------------------------------------------------------------------ damaged data
+    def _report_data(self, writer, data_dir: str, step: int) -> None:
+        """Logs and records (TensorBoard data/skipped_*) the damaged shards the input leaves out."""
+        from tfclone.data.pipeline import plan_shards
+
+        self._data_problems = []
+        if self.config.data.on_corrupt != "skip":
+            return
+        plan = plan_shards(data_dir, "train", "skip")
+        self._data_problems = list(plan.problems)
+        for problem in plan.problems:
+            logging.warning("skipping damaged data: %s (%d of %d records skipped)", problem.line(),
+                            problem.skipped_records, problem.expected)
+        with writer.as_default(step=step):
+            tf.summary.scalar("data/skipped_shards", len(plan.problems))
+            tf.summary.scalar("data/skipped_records", plan.skipped_records)
+
+    def _save_after_error(self) -> int:
+        """Checkpoints the last completed step (the input iterator too when it still can be saved)."""
+        step = int(self.step.numpy())
+        try:
+            self.manager.save(checkpoint_number=step)
+        except (tf.errors.OpError, ValueError):
+            tf.train.CheckpointManager(tf.train.Checkpoint(**self._trackables(iterator=False)), self._checkpoint_dir(),
+                                       max_to_keep=self.train_config.max_checkpoints).save(checkpoint_number=step)
+        return step
+
+    def _trackables(self, iterator: bool = True) -> Dict:
+        children = self.checkpoint._trackable_children()  # pylint: disable=protected-access
+        out = {k: v for k, v in children.items() if k not in ("save_counter", "iterator")}
+        if iterator and "iterator" in children:
+            out["iterator"] = self.iterator
+        return out
+
+    def _on_damaged_data(self, error, data_dir: str, writer) -> int:
+        """A shard failed to read mid-run: checkpoint, name the shard; `fail` raises CorruptDataError,
+        `skip` rebuilds the input without it and returns the step to go on from."""
+        from tfclone.data import verify
+
+        step = self._save_after_error()
+        problems = verify.verify(data_dir, "train", progress=False)["problems"]
+        if self.config.data.on_corrupt == "fail":
+            if problems:
+                p = problems[0]
+                what = f"corrupted record {p.first_bad}" if p.problem == "corrupted" else \
+                    (f"{p.problem} at record {p.first_bad}" if p.first_bad is not None else p.problem)
+                message = f"{p.shard}: {what}"
+            else:
+                message = f"{data_dir}: {error.message.splitlines()[0]}"
+            raise CorruptDataError(f"{message} (run tfclone-preprocess --verify {data_dir}); checkpoint of step "
+                                   f"{step} written to {self.model_dir}") from None
+        logging.warning("damaged data met at step %d: %s; rebuilding the input without it", step,
+                        error.message.splitlines()[0])
+        self._report_data(writer, data_dir, step)
+        self.iterator = iter(self._distributed_inputs(data_dir, step))
+        self.checkpoint = tf.train.Checkpoint(**self._trackables())
+        self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
+                                                  max_to_keep=self.train_config.max_checkpoints)
+        self._train_loop = self._make_train_loop()
+        return step
 
     # -------------------------------------------------------------------------------------- summaries
     def _write_images(self, writer, step: int, batch) -> None:
