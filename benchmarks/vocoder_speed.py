@@ -12,7 +12,11 @@ for the default config (24 layers, residual 64, gate 64, skip 256) unless --conf
 beside the arithmetic bound: multiply-adds per sample counted from the layer shapes, against the rate this
 machine reaches on one large float32 matmul. Weights are random: speed does not depend on them.
 
-    python benchmarks/vocoder_speed.py [--config configs/vocoder/base.yaml] [--seconds 5]
+  hifigan      HiFi-GAN V1 (the pretrained generator's shape, 22.05 kHz) on one --seconds mel at batch 1,
+               plain graph and XLA, with its multiply-adds per second of audio and the fraction of the
+               same run's matmul bound it reaches (--nowavenet times HiFi-GAN alone)
+
+    python benchmarks/vocoder_speed.py [--config configs/vocoder/base.yaml] [--seconds 5] [--nowavenet]
 """
 import os
 import time
@@ -28,6 +32,43 @@ flags.DEFINE_list("fold_segments", ["50", "25", "12"], "Folded: segment lengths 
 flags.DEFINE_list("fold_overlaps", [], "Folded: overlaps in frames (default: the config's).")
 flags.DEFINE_list("batches", ["8", "32"], "Batched: batch sizes.")
 flags.DEFINE_boolean("xla", True, "Also time the XLA cases.")
+flags.DEFINE_boolean("wavenet", True, "Time the WaveNet cases (the matmul bound and HiFi-GAN are always timed).")
+flags.DEFINE_boolean("hifigan", True, "Time HiFi-GAN V1 too.")
+
+
+def hifigan_macs_per_frame(model) -> int:
+    """Multiply-adds of HiFi-GAN's generator per mel frame, counted from its layer shapes."""
+    macs, length, channels = 7 * model.n_mels * model.upsample_initial_channel, 1, model.upsample_initial_channel
+    for i, (u, k) in enumerate(zip(model.upsample_rates, model.upsample_kernel_sizes)):
+        out = model.upsample_initial_channel // 2 ** (i + 1)
+        macs += length * k * channels * out  # transposed conv: every input position meets the whole kernel
+        length, channels = length * u, out
+        for rk, rd in zip(model.resblock_kernel_sizes, model.resblock_dilation_sizes):
+            macs += length * 2 * len(rd) * rk * channels * channels
+    return macs + length * 7 * channels
+
+
+def time_hifigan(report, flops_rate):
+    import numpy as np
+    import tensorflow as tf
+
+    from tfclone.config import HifiganConfig
+    from tfclone.models.hifigan import build_hifigan
+
+    config = HifiganConfig().validate()
+    model = build_hifigan(config.audio, config.model)
+    rate, hop = config.audio.sample_rate, config.audio.hop_length
+    frames = int(FLAGS.seconds * rate / hop) // 32 * 32
+    mel = tf.constant(np.random.default_rng(0).normal(-6, 2, (1, frames, 80)), tf.float32)
+    per_second = hifigan_macs_per_frame(model) * rate / hop
+    print(f"HiFi-GAN V1: {per_second / 1e9:.2f} G multiply-adds per second of 22.05 kHz audio; bound "
+          f"{flops_rate / (2 * per_second):.2f}x real time")
+    for name, xla in (("plain", False), ("XLA", True)):
+        generate = tf.function(lambda m: model(m), jit_compile=xla)
+        seconds = timed(generate, mel)
+        achieved = 2 * per_second * frames * hop / rate / seconds
+        report(f"hifigan {FLAGS.seconds:g} s, batch 1, {name}", frames * hop, seconds, rate)
+        print(f"{'':<48}{achieved / 1e9:>12.1f} GFLOP/s = {achieved / flops_rate:.0%} of the matmul bound")
 
 
 def timed(fn, *args):
@@ -67,10 +108,11 @@ def main(argv):
           f"{os.cpu_count()} CPUs, TF {tf.__version__}")
     rows = []
 
-    def report(name, samples, seconds):
+    def report(name, samples, seconds, sample_rate=None):
         per_second = samples / seconds
         rows.append((name, per_second))
-        print(f"{name:<48}{per_second:>12,.0f}{per_second / rate:>10.2f}x{seconds:>9.2f}s", flush=True)
+        print(f"{name:<48}{per_second:>12,.0f}{per_second / (sample_rate or rate):>10.2f}x{seconds:>9.2f}s",
+              flush=True)
 
     print(f"{'case':<48}{'samples/s':>12}{'real time':>11}{'s/call':>10}")
 
@@ -81,6 +123,11 @@ def main(argv):
     macs = macs_per_sample(model)
     print(f"{'bound: matmul ' + f'{flops_rate / 1e9:.1f} GFLOP/s':<48}{flops_rate / (2 * macs):>12,.0f}"
           f"{flops_rate / (2 * macs) / rate:>10.2f}x   ({macs / 1e6:.2f} M multiply-adds per sample)")
+    if FLAGS.hifigan:
+        time_hifigan(report, flops_rate)
+    if not FLAGS.wavenet:
+        return
+    rows.clear()
 
     # -- the naive baseline: the full convolution over the receptive field for each sample
     field = model.receptive_field

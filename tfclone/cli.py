@@ -4,8 +4,7 @@
   which for a console script is the generated wrapper, not tools/<tool>.py; the tool's flags are made key
   flags of the wrapper too, and its docstring becomes the usage text.
 - TensorFlow's start-up noise (a GPU-less machine's "failed call to cuInit" error line, CUDA stubs, oneDNN
-  notes) stays out of the output unless the user asks for it with --verbosity (or sets
-  TF_CPP_MIN_LOG_LEVEL): C++ logging at level 3, and the Python loggers of TensorFlow and the libraries under
+  notes) stays out of the output unless the user asks for it with --verbosity: C++ logging at level 3, and the Python loggers of TensorFlow and the libraries under
   it at WARNING. tfclone's own progress lines (absl logging) are kept.
 """
 from __future__ import annotations
@@ -19,6 +18,34 @@ NOISY_LOGGERS = ("tensorflow", "keras", "faster_whisper", "matplotlib", "h5py", 
 
 def _verbosity_asked(argv) -> bool:
     return any(a.startswith(("--verbosity", "-v=", "--v=")) or a == "-v" for a in argv[1:])
+
+
+# Before anything imports TensorFlow (tools import this module first): C++ start-up logging off by default.
+if not _verbosity_asked(sys.argv):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _only_our_info(record) -> bool:
+    return record.levelno >= 30 or not any(part in record.pathname for part in _LIBRARY_PATHS)
+
+
+_LIBRARY_PATHS = (f"{os.sep}tensorflow{os.sep}", f"{os.sep}keras{os.sep}", f"{os.sep}tf_keras{os.sep}")
+
+
+def _import_tensorflow_quietly() -> None:
+    """TensorFlow writes its start-up lines (CUDA stubs, cuInit on a machine without a GPU) straight to file
+    descriptor 2 while it loads and finds its devices, before any log level applies: that happens here
+    with fd 2 pointed at /dev/null. Real errors come later and are shown."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
 
 
 def run_tool(main, module_name: str) -> None:
@@ -41,10 +68,13 @@ def run_tool(main, module_name: str) -> None:
 
     def start(argv):
         if quiet:
+            _import_tensorflow_quietly()
             import logging as python_logging
 
             for name in NOISY_LOGGERS:
                 python_logging.getLogger(name).setLevel(python_logging.WARNING)
+            # TensorFlow and Keras also log INFO lines through absl's logger, which carries ours too.
+            python_logging.getLogger("absl").addFilter(_only_our_info)
         return main(argv)
 
     app.run(start)

@@ -23,7 +23,9 @@ flags.DEFINE_string("out", None, "The wav to write.")
 flags.DEFINE_string("models", "exported", "The exported/ folder (SavedModels; with --server, their assets).")
 flags.DEFINE_string("server", None, "HOST:PORT of tensorflow_model_server serving the exports.")
 flags.DEFINE_enum("protocol", "grpc", ["grpc", "rest"], "With --server: TF Serving's gRPC or REST API.")
-flags.DEFINE_enum("vocoder", None, ["vocoder", "griffin_lim"], "Default: the WaveNet if exported, else Griffin-Lim.")
+flags.DEFINE_enum("vocoder", None, ["hifigan", "vocoder", "griffin_lim"],
+                  "hifigan (pretrained), vocoder (our WaveNet) or griffin_lim. Default: the first of these exported "
+                  "whose audio preset equals the synthesizer's.")
 flags.DEFINE_boolean("stream", False, "Write each sentence's audio as soon as it is ready.")
 flags.DEFINE_integer("batch", 8, "Sentences per model call.")
 flags.DEFINE_float("pause", 0.25, "Seconds of silence between sentences.")

@@ -35,6 +35,8 @@ flags.DEFINE_boolean("folded", True, "Vocoder: generate each utterance as a batc
                      "(fast); --nofolded generates the utterances of a request as one batch, sample by sample.")
 flags.DEFINE_integer("seed", 0, "Vocoder: the sampling seed built into the SavedModel.")
 flags.DEFINE_integer("griffin_lim_iterations", 32, "griffin_lim: iterations.")
+flags.DEFINE_string("weights_out", None, "Instead of a SavedModel: write --model_dir's latest weights (no optimizer "
+                    "state) to this .npz, float16, for committing or tfclone-train --init_weights.")
 flags.DEFINE_integer("max_batch_size", 8, "Serving batching: largest batch (allowed sizes are powers of two up to it).")
 flags.DEFINE_integer("batch_timeout_micros", 20000, "Serving batching: how long to wait to fill a batch.")
 flags.DEFINE_integer("num_batch_threads", 2, "Serving batching: threads running batches.")
@@ -60,6 +62,17 @@ def export_one(model: str, model_dir: str, version=None) -> str:
     from tfclone.export.vocoder import export_vocoder
 
     return export_vocoder(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.folded, FLAGS.seed)
+
+
+def export_weights(model: str, model_dir: str, out: str) -> str:
+    from tfclone.export.all_models import model_dir_config
+    from tfclone.export.base import restore_model
+    from tfclone.tasks import build_task
+    from tfclone.training.weights import save_weights
+
+    net = build_task(model, model_dir_config(model, model_dir)).build_model()
+    restore_model(net, model_dir, FLAGS.checkpoint)
+    return save_weights(net, out)
 
 
 def export_all():
@@ -107,7 +120,8 @@ def main(argv):
         else:
             if not FLAGS.model_dir:
                 raise app.UsageError(f"--model {FLAGS.model} needs --model_dir")
-            path = export_one(FLAGS.model, FLAGS.model_dir, FLAGS.version)
+            path = export_weights(FLAGS.model, FLAGS.model_dir, FLAGS.weights_out) if FLAGS.weights_out else \
+                export_one(FLAGS.model, FLAGS.model_dir, FLAGS.version)
     except (ConfigError, ExportError, ServingConfigError) as e:
         raise app.UsageError(str(e)) from None
     print(path)

@@ -19,6 +19,8 @@ flags.DEFINE_string("data_dir", None, "tfclone-preprocess output folder.")
 flags.DEFINE_string("eval_data_dir", None, "Folder for periodic evaluation (default: --data_dir).")
 flags.DEFINE_string("model_dir", None, "Checkpoints, resolved config, TensorBoard logs and plots.")
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy.")
+flags.DEFINE_string("init_weights", None, "A weight file (.npz, tfclone-export --model ... --weights_out) to "
+                    "start from when --model_dir holds no checkpoint yet.")
 flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
 flags.mark_flags_as_required(["model", "data_dir", "model_dir"])
 
@@ -30,6 +32,7 @@ def main(argv):
     from tfclone.tasks import build_task
     from tfclone.training.strategy import make_strategy, split_cpu
     from tfclone.training.trainer import CorruptDataError, Trainer, TrainingError
+    from tfclone.training.weights import WeightsError
 
     try:
         config = experiment_config(FLAGS.model, FLAGS.config, FLAGS.params_override)
@@ -38,9 +41,9 @@ def main(argv):
     split_cpu(FLAGS.num_cpu_devices)
     strategy = make_strategy(FLAGS.strategy)
     try:
-        result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy).train(
+        result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy, FLAGS.init_weights).train(
             FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir)
-    except (CorruptDataError, DataError) as e:  # bad data: one line naming the file, exit 2
+    except (CorruptDataError, DataError, WeightsError) as e:  # bad data: one line naming the file, exit 2
         print(f"tfclone-train: error: {e}", file=sys.stderr)
         return 2
     except TrainingError as e:

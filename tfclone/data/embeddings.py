@@ -37,9 +37,27 @@ def compute_embeddings(data_dir: str, encoder_export_dir: str, batch_size: int =
 
     if not os.path.isfile(os.path.join(encoder_export_dir, "saved_model.pb")):
         raise ValueError(f"{encoder_export_dir}: not a SavedModel (export the speaker encoder first)")
+    from tfclone.audio.io import resample
+    from tfclone.config import experiment_config
+
     serve = tf.saved_model.load(encoder_export_dir).signatures["serving_default"]
+    encoder_rate = experiment_config("speaker_encoder", [os.path.join(encoder_export_dir, "assets", "config.yaml")]
+                                     ).audio.sample_rate
+    with open(os.path.join(data_dir, "preprocess.json"), encoding="utf-8") as f:
+        data_rate = json.load(f)["sample_rate"]
     with open(os.path.join(data_dir, "summary.json"), encoding="utf-8") as f:
         sizes = json.load(f)["split_sizes"]
+
+    def at_encoder_rate(audio, lengths):
+        """The batch resampled (soxr) from the corpus rate to the encoder's, when they differ."""
+        if data_rate == encoder_rate:
+            return audio, lengths
+        waves = [resample(a[:n], data_rate, encoder_rate) for a, n in zip(audio.numpy(), lengths.numpy())]
+        out = np.zeros([len(waves), max(len(w) for w in waves)], np.float32)
+        for i, w in enumerate(waves):
+            out[i, :len(w)] = w
+        return tf.constant(out), tf.constant([len(w) for w in waves], tf.int32)
+
     paths = {}
     for split, rows in sizes.items():
         files = sorted(glob.glob(os.path.join(data_dir, "tfrecords", split, "*.tfrecord")))
@@ -51,7 +69,8 @@ def compute_embeddings(data_dir: str, encoder_export_dir: str, batch_size: int =
                                    "index": e[records.INDEX]})
                    .padded_batch(batch_size))
         for batch in tqdm(dataset, desc=f"embed {split}", unit="batch"):
-            embedding = serve(audio=batch["audio"], audio_length=batch["audio_length"])["embedding"].numpy()
+            audio, lengths = at_encoder_rate(batch["audio"], batch["audio_length"])
+            embedding = serve(audio=audio, audio_length=lengths)["embedding"].numpy()
             if table is None:
                 table = np.zeros([rows, embedding.shape[1]], np.float32)
             table[batch["index"].numpy()] = embedding

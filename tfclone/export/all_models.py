@@ -19,9 +19,28 @@ def model_dir_config(model: str, model_dir: str):
     return experiment_config(model, [config_file])
 
 
-def default_vocoder(export_base: str) -> str:
-    """"vocoder" (the WaveNet) when one is exported under export_base, else "griffin_lim"."""
-    return "vocoder" if os.path.isdir(os.path.join(export_base, "vocoder")) else "griffin_lim"
+VOCODERS = ("hifigan", "vocoder", "griffin_lim")  # best first: pretrained HiFi-GAN, our WaveNet, Griffin-Lim
+VOCODER_CONFIG = {"hifigan": "hifigan", "vocoder": "vocoder", "griffin_lim": "vocoder"}  # experiment of each
+
+
+def default_vocoder(export_base: str, synthesizer_audio=None) -> str:
+    """The best vocoder exported under export_base: the first of VOCODERS present whose audio preset equals
+    the synthesizer's (when `synthesizer_audio` is given); "griffin_lim" if none is."""
+    from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
+
+    for name in VOCODERS:
+        try:
+            path = latest_version(export_base, name)
+        except ExportError:
+            continue
+        if synthesizer_audio is None:
+            return name
+        try:
+            if audio_mismatch(synthesizer_audio, read_config(path, VOCODER_CONFIG[name]).audio) is None:
+                return name
+        except Exception:  # pylint: disable=broad-except  # an unreadable export is not a candidate
+            continue
+    return "griffin_lim"
 
 
 def export_all(export_dir: str, speaker_encoder_dir: str, synthesizer_dir: str, vocoder_dir: Optional[str] = None,

@@ -126,9 +126,10 @@ def export_vocoder(config: VocoderConfig, model_dir: str, export_base: str, chec
                      version=version)
 
 
-def export_griffin_lim(config: VocoderConfig, export_base: str, version: Optional[int] = None,
-                       iterations: int = 32) -> str:
-    """Griffin-Lim needs no training: exported/griffin_lim/<version> with the vocoder's signature."""
+def export_griffin_lim(config, export_base: str, version: Optional[int] = None, iterations: int = 32,
+                       name: str = "griffin_lim") -> str:
+    """Griffin-Lim needs no training: exported/<name>/<version> with the vocoder's signature, on the audio
+    preset of `config` (a vocoder's or HiFi-GAN's)."""
     module = GriffinLimModule(config, iterations)
     return base.save(module, module.signatures(), export_base, name, config, _warmup(config),
                      version=version)

@@ -25,7 +25,7 @@ from tfclone.text import text_to_ids
 from tfclone.text.symbols import SymbolTable
 
 COMPARED_AUDIO_FIELDS = ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "fmin", "fmax", "power",
-                         "mel_scale", "log_floor", "preemphasis")
+                         "mel_scale", "log_floor", "preemphasis", "padding")
 
 
 def latest_version(export_base: str, name: str) -> str:

@@ -24,24 +24,31 @@ Reference = Union[str, Tuple[np.ndarray, int]]
 class Cloner:
     """`models`: the exported/ folder (SavedModels, and in server mode the assets: vocabulary and configs).
     `server`: HOST:PORT of tensorflow_model_server serving the same exports; `protocol`: rest or grpc.
-    `vocoder`: "vocoder" (WaveNet) or "griffin_lim"; default WaveNet when exported, else Griffin-Lim."""
+    `vocoder`: "hifigan", "vocoder" (WaveNet) or "griffin_lim"; default: the first of those exported whose
+    audio preset equals the synthesizer's (tfclone.export.all_models.default_vocoder)."""
 
     def __init__(self, models: str = "exported", server: Optional[str] = None, protocol: str = "grpc",
                  vocoder: Optional[str] = None, pause_seconds: float = 0.25, max_batch: int = 8,
                  min_reference_seconds: float = 1.0, max_sentence_chars: int = 200):
-        from tfclone.export.all_models import default_vocoder
+        from tfclone.export.all_models import VOCODER_CONFIG, default_vocoder
         from tfclone.export.base import ExportError
         from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
         from tfclone.text.symbols import SymbolTable
 
         if not os.path.isdir(models):
             raise CloneError(f"--models {models}: no such folder (export the models with tfclone-export)")
-        vocoder = vocoder or default_vocoder(models)
+        if vocoder is None:
+            try:
+                synthesizer_audio = read_config(latest_version(models, "synthesizer"), "synthesizer").audio
+            except ExportError as e:
+                raise CloneError(f"--models {models}: {e}") from None
+            vocoder = default_vocoder(models, synthesizer_audio)
+        if vocoder not in VOCODER_CONFIG:
+            raise CloneError(f"--vocoder {vocoder}: unknown (known: {', '.join(VOCODER_CONFIG)})")
         names = ("speaker_encoder", "synthesizer", vocoder)
         try:
             paths = {name: latest_version(models, name) for name in names}
-            configs = {name: read_config(paths[name], "vocoder" if name == "griffin_lim" else name)
-                       for name in names}
+            configs = {name: read_config(paths[name], VOCODER_CONFIG.get(name, name)) for name in names}
         except ExportError as e:
             raise CloneError(f"--models {models}: {e}") from None
         mismatch = audio_mismatch(configs["synthesizer"].audio, configs[vocoder].audio)

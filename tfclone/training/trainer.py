@@ -76,8 +76,12 @@ def _changed_fields(previous, current) -> list:
 
 
 class Trainer:
-    def __init__(self, task: Task, model_dir: str, strategy: Optional[tf.distribute.Strategy] = None):
+    def __init__(self, task: Task, model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
+                 init_weights: Optional[str] = None):
+        """`init_weights`: a weight file (tfclone.training.weights) the model starts from when model_dir
+        holds no checkpoint yet (a warm start, e.g. from the demo weights in the repository)."""
         self.task = task
+        self.init_weights = init_weights
         self.config = task.config
         self.train_config = task.config.train
         self.model_dir = model_dir
@@ -161,6 +165,11 @@ class Trainer:
         self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
                                                   max_to_keep=train.max_checkpoints)
         self.restored_from = self.manager.restore_or_initialize()
+        if self.restored_from is None and self.init_weights:
+            from tfclone.training.weights import load_weights
+
+            count = load_weights(self.model, self.init_weights)
+            logging.info("started from %s (%d variables)", self.init_weights, count)
         if self.ema_model is not None and self.restored_from is None:
             for average, variable in self.ema_pairs:  # the average starts from the initial weights
                 average.assign(variable)

@@ -1,0 +1,60 @@
+"""Compact weight files: a trained model's variables (no optimizer state) in one .npz, float16 by default,
+for committing demo weights to the repository and warm-starting a training run from them
+(`tfclone-train --init_weights FILE`).
+
+The arrays are stored in the model's variable order (deterministic for one architecture), each with its
+path and shape; loading checks both, so a file never lands in a model of another shape.
+"""
+from __future__ import annotations
+
+import io
+import json
+from typing import Dict
+
+import numpy as np
+
+from tfclone.config.base import atomic_write_bytes
+
+
+class WeightsError(ValueError):
+    """The weight file does not fit the model (count, shape) or is not a weight file."""
+
+
+def pack(model, dtype: str = "float16") -> bytes:
+    arrays: Dict[str, np.ndarray] = {}
+    meta = []
+    for i, variable in enumerate(model.weights):
+        value = np.asarray(variable.numpy())
+        stored = value.astype(dtype) if value.dtype.kind == "f" else value
+        arrays[f"w{i:04d}"] = stored
+        meta.append({"path": variable.path, "shape": list(value.shape), "dtype": str(value.dtype)})
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def save_weights(model, path: str, dtype: str = "float16") -> str:
+    """Writes the model's variables to `path` (.npz) atomically; returns the path."""
+    atomic_write_bytes(path, pack(model, dtype))
+    return path
+
+
+def load_weights(model, path: str) -> int:
+    """Assigns the file's arrays to the model's variables in order; returns how many. WeightsError if the
+    file's variables do not match the model's in count and shapes."""
+    try:
+        with np.load(path) as data:
+            meta = json.loads(bytes(data["meta"]).decode("utf-8"))
+            arrays = [data[f"w{i:04d}"] for i in range(len(meta))]
+    except (OSError, KeyError, ValueError) as e:
+        raise WeightsError(f"{path}: not a tfclone weight file ({e})") from None
+    variables = model.weights
+    if len(variables) != len(meta):
+        raise WeightsError(f"{path}: holds {len(meta)} variables, the model has {len(variables)}")
+    for variable, info, value in zip(variables, meta, arrays):
+        if list(variable.shape) != info["shape"]:
+            raise WeightsError(f"{path}: {info['path']} has shape {info['shape']}, the model's {variable.path} "
+                               f"{list(variable.shape)}")
+        variable.assign(value.astype(info["dtype"]))
+    return len(variables)
