@@ -11,7 +11,7 @@ writes each as <out>-NNN.wav as soon as it is ready, then the joined file.
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from tfclone.cli import run_tool
 

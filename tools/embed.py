@@ -4,7 +4,6 @@ stored beside the shards for synthesizer training (SV2TTS order: encoder first).
     tfclone-embed --data_dir data/local_shards --encoder exported/speaker_encoder/1
 """
 import json
-import os
 
 from absl import app, flags
 

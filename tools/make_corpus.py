@@ -7,7 +7,6 @@ Sources (comma-separated to mix them into one corpus):
   asterisk      the real Asterisk English prompts (one speaker, Allison Smith, CC-BY-SA-3.0)
 """
 import json
-import os
 
 from absl import app, flags
 

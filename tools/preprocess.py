@@ -1,6 +1,5 @@
 """tfclone-preprocess: a corpus -> manifest, splits, speaker map and TFRecord shards for all three models."""
 import json
-import os
 
 from absl import app, flags
 

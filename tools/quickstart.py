@@ -12,7 +12,7 @@ import glob
 import os
 import time
 
-from absl import app, flags
+from absl import flags
 
 from tfclone.cli import run_tool
 

@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 
-from absl import app, flags
+from absl import flags
 
 from tfclone.cli import run_tool
 

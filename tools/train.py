@@ -4,7 +4,6 @@
         --data_dir data/local_shards --model_dir runs/encoder [--params_override train.train_steps=500] \\
         [--strategy default|mirrored|multi_worker]
 """
-import os
 import sys
 
 from absl import app, flags, logging

@@ -4,7 +4,6 @@ the tool on files (a failed item is reported, the rest go on), and evaluation se
 corpus's sentence pool."""
 import html.parser
 import json
-import os
 import subprocess
 import sys
 

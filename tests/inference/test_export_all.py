@@ -90,3 +90,17 @@ def test_voice_clone_equals_the_three_models_chained(exported, tmp_path):
     np.testing.assert_array_equal(whole["audio_length"], audio["audio_length"])
     np.testing.assert_allclose(whole["audio"], audio["audio"], atol=1e-5)
     assert whole["audio"].shape[0] == 2 and np.all(whole["audio_length"] > 0)
+
+
+def test_clone_speed_benchmark_smoke_run(exported, repo_root, reference_wav):
+    """benchmarks/clone_speed.py runs on exported models (no timing assertions; the figures live in README)."""
+    result = subprocess.run([sys.executable, "benchmarks/clone_speed.py", f"--models={exported}",
+                             f"--reference={reference_wav}", "--smoke"],
+                            capture_output=True, text=True, cwd=repo_root, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert "[vocoder] sentence" in result.stdout and "[griffin_lim] sentence" in result.stdout
+    import re
+
+    assert re.fullmatch(r"chain: RTF [0-9.]+ \([0-9.]+x real time\), first audio [0-9.]+ s, cold start [0-9.]+ s, "
+                        r"peak memory [0-9.]+ GiB", lines[-1]), lines[-1]

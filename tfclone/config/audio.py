@@ -8,6 +8,7 @@ hifigan:   22.05 kHz, n_fft = win 1024, hop 256, 80 mels, 0-8000 Hz, log magnitu
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Literal
 
 from tfclone.config.base import Config
@@ -58,6 +59,11 @@ class AudioConfig(Config):
     @property
     def num_freq(self) -> int:
         return self.n_fft // 2 + 1
+
+    @property
+    def silence(self) -> float:
+        """The feature value of silence (and of padding): log(log_floor) for log mels, 0 for linear ones."""
+        return float(math.log(self.log_floor)) if self.mel_scale == "log" else 0.0
 
 
 def encoder_audio() -> AudioConfig:

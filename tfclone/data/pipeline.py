@@ -271,7 +271,7 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
         }
 
     ds = ds.map(to_targets, num_parallel_calls=AUTOTUNE)
-    pad_mel = float(np.log(audio.log_floor)) if audio.mel_scale == "log" else 0.0
+    pad_mel = audio.silence
     boundaries = list(data.bucket_boundaries)
     ds = ds.bucket_by_sequence_length(
         lambda e: e["token_length"], bucket_boundaries=boundaries, bucket_batch_sizes=[batch] * (len(boundaries) + 1),

@@ -24,8 +24,10 @@ VOCODER_CONFIG = {"hifigan": "hifigan", "vocoder": "vocoder", "griffin_lim": "vo
 
 
 def default_vocoder(export_base: str, synthesizer_audio=None) -> str:
-    """The best vocoder exported under export_base: the first of VOCODERS present whose audio preset equals
-    the synthesizer's (when `synthesizer_audio` is given); "griffin_lim" if none is."""
+    """The best vocoder exported under export_base: the first of VOCODERS present, except that the
+    pretrained HiFi-GAN is passed over when its (fixed) audio preset differs from the synthesizer's
+    (`synthesizer_audio`, when given). A WaveNet is trained for its synthesizer: a mismatched one is chosen
+    and refused by the runner, naming the difference. "griffin_lim" if nothing else is exported."""
     from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
 
     for name in VOCODERS:
@@ -33,7 +35,7 @@ def default_vocoder(export_base: str, synthesizer_audio=None) -> str:
             path = latest_version(export_base, name)
         except ExportError:
             continue
-        if synthesizer_audio is None:
+        if synthesizer_audio is None or name != "hifigan":
             return name
         try:
             if audio_mismatch(synthesizer_audio, read_config(path, VOCODER_CONFIG[name]).audio) is None:

@@ -26,7 +26,7 @@ def signature(config: VocoderConfig):
 
 
 def _warmup(config):
-    inputs = {"mel": np.full([1, 8, config.audio.n_mels], np.log(config.audio.log_floor), np.float32),
+    inputs = {"mel": np.full([1, 8, config.audio.n_mels], config.audio.silence, np.float32),
               "mel_length": np.array([8], np.int32)}
     if getattr(config.model, "speaker_conditioning", False):
         inputs["speaker_embedding"] = np.zeros([1, config.model.speaker_embedding_dim], np.float32)
@@ -41,7 +41,7 @@ def vocode(model, config: VocoderConfig, mel, mel_length, folded: bool, seed, sp
         audio, lengths = model.generate(mel, mel_length, temperature=m.temperature, seed=seed,
                                         speaker_embedding=speaker_embedding, xla=m.xla, loops=m.generation_loops)
         return {"audio": audio, "audio_length": lengths}
-    pad = float(np.log(cfg.log_floor))
+    pad = cfg.silence
     hop = cfg.hop_length
     longest = tf.shape(mel)[1] * hop
     speakers = tf.zeros([tf.shape(mel)[0], 0]) if speaker_embedding is None else speaker_embedding
@@ -80,7 +80,7 @@ class VocoderModule(tf.Module):
         audio = audio * tf.sequence_mask(audio_length, tf.shape(audio)[1], tf.float32)
         mel = features.mel_spectrogram(audio, cfg)
         mel_length = tf.cast(features.frame_lengths(audio_length, cfg), tf.int32)
-        mel = tf.where(tf.sequence_mask(mel_length, tf.shape(mel)[1])[..., None], mel, float(np.log(cfg.log_floor)))
+        mel = tf.where(tf.sequence_mask(mel_length, tf.shape(mel)[1])[..., None], mel, cfg.silence)
         return self._serve(mel, mel_length)
 
 
@@ -148,7 +148,7 @@ class HifiganModule(VocoderModule):
         self.serve = tf.function(self._serve, input_signature=_SIGNATURE)
 
     def _serve(self, mel, mel_length):
-        hop, silence = self._config.audio.hop_length, float(np.log(self._config.audio.log_floor))
+        hop, silence = self._config.audio.hop_length, self._config.audio.silence
         mel = tf.cast(mel, tf.float32)
         frames = tf.shape(mel)[1]
         # Frames past each item's length are silence, whatever the request's padding held. XLA compiles one

@@ -202,9 +202,8 @@ class Tacotron2(keras.Model):
 
 def build_tacotron2(num_symbols: int, audio: AudioConfig, model: SynthesizerModelConfig) -> Tacotron2:
     """Config -> built model (weights created by one eager teacher-forced call on a tiny batch)."""
-    import numpy as np
 
-    pad_value = float(np.log(audio.log_floor)) if audio.mel_scale == "log" else 0.0
+    pad_value = audio.silence
     params = {k: getattr(model, k) for k in _CONFIG_KEYS}
     params["prenet_units"] = tuple(params["prenet_units"])
     tacotron = Tacotron2(num_symbols, audio.n_mels, pad_value, **params)

@@ -1,0 +1,164 @@
+"""The whole cloning chain's speed on this machine: what a user waits for, stage by stage.
+
+For each vocoder exported in --models whose audio preset matches the synthesizer's (hifigan, vocoder =
+WaveNet, griffin_lim), after a warm-up call:
+  sentence     one ~5 s sentence at batch 1: time per stage (speaker encoder, synthesizer, vocoder, file
+               write), real-time factor (compute seconds / audio seconds)
+  paragraph    ten sentences, batched as tfclone-clone does
+  first audio  --stream: from the call to the first sentence's waveform (batch 1)
+and once, for the default vocoder, as a user runs it:
+  cold start   process start of `tfclone-clone` to the written file (loading and compiling included)
+  peak memory  the largest resident set of this process (all vocoders loaded) and of the cold process
+
+The peers' figures were measured on a 2-core machine of this same kind (torch 2.13, each peer's default
+configuration, median of 3) and cannot be re-run here: they are printed as the fixed reference they are.
+The last line, parsed by tools, is for the default vocoder:
+  chain: RTF <x> (<y>x real time), first audio <z> s, cold start <c> s, peak memory <m> GiB
+
+    python benchmarks/clone_speed.py [--models pretrained/models] [--reference examples/arctic_slt_a0009.wav]
+    python benchmarks/clone_speed.py --models DIR --smoke     # tiny run (CI): short texts, one repeat
+"""
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("models", "pretrained/models", "Exported models folder.")
+flags.DEFINE_string("reference", "examples/arctic_slt_a0009.wav", "The voice to clone.")
+flags.DEFINE_integer("repeats", 3, "Timed repeats per case (the median is reported).")
+flags.DEFINE_boolean("smoke", False, "A quick run for CI: short texts, one repeat, no timing claims.")
+flags.DEFINE_boolean("cold", True, "Also time a cold tfclone-clone process.")
+
+SENTENCE = "The lighthouse keeper wrote a long letter to his sister every single winter, without fail."
+PARAGRAPH = ("The museum reopened on a bright morning in early spring. Visitors waited at the gate before "
+             "nine. A small orange cat slept on the warm stones beside the fountain. Inside, the new hall "
+             "smelled of fresh paint and old wood. Children pressed their faces to the glass cases. A guide "
+             "explained how the ship model had been built by hand. Nobody noticed the rain beginning outside. "
+             "By noon, the cafe had run out of bread. The director thanked everyone for their patience. "
+             "Then the doors closed quietly at five.")
+PEERS = [("Real-Time-Voice-Cloning: Tacotron + folded WaveRNN, whole chain, 5 s sentence", "RTF ~3.3"),
+         ("NVIDIA Tacotron 2 + WaveGlow, whole chain", "RTF ~2.3"),
+         ("RTVC's Tacotron decoder alone", "5.5x real time"),
+         ("NVIDIA Tacotron 2 decoder alone", "3.0x real time"),
+         ("Resemblyzer encoder with its preprocessing", "~340x real time")]
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def peak_gib(who=resource.RUSAGE_SELF) -> float:
+    return resource.getrusage(who).ru_maxrss / 2 ** 20  # KiB on Linux
+
+
+def stage_times(cloner, text):
+    """(seconds per stage, audio seconds) for one call through the runner's pieces."""
+    import numpy as np
+
+    from tfclone.audio import io
+
+    times = {}
+    began = time.perf_counter()
+    embedding = cloner.embed(FLAGS.reference)
+    times["encoder"] = time.perf_counter() - began
+    pieces = cloner.sentences(text)
+    lengths = np.array([len(ids) for _, ids in pieces], np.int32)
+    token_ids = np.zeros([len(pieces), lengths.max()], np.int32)
+    for i, (_, ids) in enumerate(pieces):
+        token_ids[i, :len(ids)] = ids
+    speaker = np.repeat(embedding[None].astype(np.float32), len(pieces), axis=0)
+    began = time.perf_counter()
+    mel = cloner.backend.run("synthesizer", {"token_ids": token_ids, "token_length": lengths,
+                                             "speaker_embedding": speaker})
+    times["synthesizer"] = time.perf_counter() - began
+    began = time.perf_counter()
+    audio = cloner.backend.run(cloner.vocoder, {"mel": mel["mel"].astype(np.float32),
+                                                "mel_length": mel["mel_length"].astype(np.int32)})
+    times["vocoder"] = time.perf_counter() - began
+    waves = [audio["audio"][i, :int(audio["audio_length"][i])] for i in range(len(pieces))]
+    joined = cloner.join(waves)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        io.save(os.path.join(tmp, "out.wav"), joined, cloner.sample_rate)
+    times["write"] = time.perf_counter() - began
+    return times, len(joined) / cloner.sample_rate
+
+
+def first_audio(cloner, text) -> float:
+    began = time.perf_counter()
+    for _ in cloner.clone_sentences(FLAGS.reference, text, batch=1):
+        return time.perf_counter() - began
+    raise RuntimeError("nothing synthesized")
+
+
+def cold_start(vocoder: str, text: str) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [os.path.join(os.path.dirname(sys.executable), "tfclone-clone"), "--models", FLAGS.models,
+                   "--reference", FLAGS.reference, "--text", text, "--out", os.path.join(tmp, "cold.wav"),
+                   "--vocoder", vocoder]
+        began = time.perf_counter()
+        result = subprocess.run(command, capture_output=True, text=True)
+        seconds = time.perf_counter() - began
+        if result.returncode != 0:
+            raise RuntimeError(f"tfclone-clone failed: {result.stderr[-1000:]}")
+    return seconds
+
+
+def main(argv):
+    del argv
+    from tfclone.export.all_models import VOCODER_CONFIG, default_vocoder
+    from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
+    from tfclone.inference import Cloner
+
+    repeats = 1 if FLAGS.smoke else FLAGS.repeats
+    sentence = "Good morning, how are you?" if FLAGS.smoke else SENTENCE
+    paragraph = "One small test. Two small tests." if FLAGS.smoke else PARAGRAPH
+    synthesizer_audio = read_config(latest_version(FLAGS.models, "synthesizer"), "synthesizer").audio
+    default = default_vocoder(FLAGS.models, synthesizer_audio)
+    vocoders = []
+    for name in VOCODER_CONFIG:
+        try:
+            path = latest_version(FLAGS.models, name)
+        except Exception:  # pylint: disable=broad-except
+            continue
+        if audio_mismatch(synthesizer_audio, read_config(path, VOCODER_CONFIG[name]).audio) is None:
+            vocoders.append(name)
+    print(f"models {FLAGS.models}; vocoders {', '.join(vocoders)} (default {default}); {os.cpu_count()} CPUs"
+          + ("; SMOKE RUN: no timing claims" if FLAGS.smoke else ""))
+    results = {}
+    for vocoder in vocoders:
+        cloner = Cloner(FLAGS.models, vocoder=vocoder)
+        stage_times(cloner, sentence)  # warm-up: loading, tracing, compiling
+        runs = [stage_times(cloner, sentence) for _ in range(repeats)]
+        stages = {k: median([r[0][k] for r in runs]) for k in runs[0][0]}
+        seconds = runs[0][1]
+        compute = sum(stages.values())
+        paragraph_runs = [stage_times(cloner, paragraph) for _ in range(repeats)]
+        p_compute = median([sum(r[0].values()) for r in paragraph_runs])
+        p_seconds = paragraph_runs[0][1]
+        first = median([first_audio(cloner, paragraph) for _ in range(repeats)])
+        results[vocoder] = (compute / seconds, first)
+        print(f"\n[{vocoder}] sentence {seconds:.2f} s of audio: " +
+              ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stages.items()) +
+              f"; RTF {compute / seconds:.3f} ({seconds / compute:.1f}x real time)")
+        print(f"[{vocoder}] paragraph {p_seconds:.1f} s of audio in {p_compute:.2f} s: RTF {p_compute / p_seconds:.3f}; "
+              f"first audio (--stream) {first:.2f} s")
+    cold = cold_start(default, sentence) if FLAGS.cold else float("nan")
+    memory = max(peak_gib(), peak_gib(resource.RUSAGE_CHILDREN))
+    print("\npeers (fixed reference figures, measured elsewhere on a 2-core machine of this kind; not re-run here):")
+    for name, figure in PEERS:
+        print(f"  {name:<80}{figure}")
+    rtf, first = results[default]
+    print(f"chain: RTF {rtf:.3f} ({1 / rtf:.1f}x real time), first audio {first:.2f} s, cold start {cold:.1f} s, "
+          f"peak memory {memory:.2f} GiB")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    app.run(main)
