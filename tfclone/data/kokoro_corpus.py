@@ -22,7 +22,7 @@ from tqdm import tqdm
 from tfclone.audio import io as audio_io
 from tfclone.config.base import atomic_write_text
 from tfclone.data import kokoro
-from tfclone.data.make_corpus import CorpusError, _write_manifest
+from tfclone.data.make_corpus import CorpusError, run_jobs
 from tfclone.data.sentences import sentence_pool
 from tfclone.text.normalize import normalize
 
@@ -164,22 +164,11 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
             jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
     # Utterance-major order: an interrupted run has a little of every voice rather than all of a few.
     jobs.sort(key=lambda j: (j[2].rsplit("_", 1)[1], j[0].name))
-    results, failed = {}, []
-    workers = workers or os.cpu_count() or 1
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker,
-                                                   initargs=(pretrained_dir,)) as pool:
-        for wav_path, seconds, error in tqdm(pool.imap(_job, jobs, chunksize=4), total=len(jobs),
-                                             desc="make-corpus kokoro", unit="utt"):
-            if error:
-                failed.append(error)
-            else:
-                results[wav_path] = seconds
-    rows = [{"path": os.path.relpath(p, out_dir), "text": text, "speaker": v.name,
-             "duration": round(results[p], 4)} for v, text, p, _ in jobs if p in results]
     speakers = {v.name: {**v.recipe(), "heldout": is_heldout(v, heldout),
                          "license": "Kokoro-82M weights Apache-2.0; voice packs Apache-2.0 (kokoro-js)"}
                 for v in voices}
-    _write_manifest(out_dir, rows, speakers)
-    return {"speakers": len({r["speaker"] for r in rows}), "utterances": len(rows), "failed": failed,
-            "seconds": sum(r["duration"] for r in rows),
+    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1, initializer=_init_worker,
+                                                   initargs=(pretrained_dir,)) as pool:
+        summary = run_jobs(pool.imap(_job, jobs, chunksize=4), jobs, out_dir, "make-corpus kokoro", speakers)
+    return {**summary,
             "heldout": sorted(v.name for v in voices if is_heldout(v, heldout))}

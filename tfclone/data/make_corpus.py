@@ -160,19 +160,23 @@ def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: in
         os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
         for n, text in enumerate(rng.sample(pool_text, utterances_per_speaker)):
             jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
-    results = {}
-    failed = []
-    workers = workers or os.cpu_count() or 1
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for wav_path, seconds, error in tqdm(pool.imap_unordered(_job, jobs, chunksize=8), total=len(jobs),
-                                             desc="make-corpus", unit="utt"):
-            if error:
-                failed.append(error)
-            else:
-                results[wav_path] = seconds
+    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1) as pool:
+        return run_jobs(pool.imap_unordered(_job, jobs, chunksize=8), jobs, out_dir, "make-corpus",
+                        {v.name: dataclasses.asdict(v) for v in voices})
+
+
+def run_jobs(results_iter, jobs, out_dir: str, desc: str, speakers: Dict) -> Dict:
+    """Collects (wav path, seconds, error) results of (voice, text, wav path, rate) jobs with a progress bar,
+    writes the manifest and speakers.json; returns {speakers, utterances, failed, seconds}."""
+    results, failed = {}, []
+    for wav_path, seconds, error in tqdm(results_iter, total=len(jobs), desc=desc, unit="utt"):
+        if error:
+            failed.append(error)
+        else:
+            results[wav_path] = seconds
     rows = [{"path": os.path.relpath(p, out_dir), "text": text, "speaker": v.name,
              "duration": round(results[p], 4)} for v, text, p, _ in jobs if p in results]
-    _write_manifest(out_dir, rows, {v.name: dataclasses.asdict(v) for v in voices})
+    _write_manifest(out_dir, rows, speakers)
     return {"speakers": len({r["speaker"] for r in rows}), "utterances": len(rows), "failed": failed,
             "seconds": sum(r["duration"] for r in rows)}
 
