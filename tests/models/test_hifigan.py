@@ -167,6 +167,12 @@ def test_export_runs_without_tfclone_and_in_saved_model_cli(tmp_path):
                               signature="resynthesize")
     expected = keras_on(features.mel_spectrogram(wav, config.audio).numpy()[0])
     np.testing.assert_allclose(resynth["audio"][0], expected, atol=1e-4)
+    # TF Serving: the model config names it; the warm-up request is in assets.extra
+    from tfclone.serving.config import Batching, write_serving_configs
+
+    written = write_serving_configs(str(tmp_path / "exported"), Batching())
+    assert 'name: "hifigan"' in open(written["models_config"]).read()
+    assert (tmp_path / "exported" / "hifigan" / "1" / "assets.extra" / "tf_serving_warmup_requests").stat().st_size > 100
 
 
 def test_import_tool_writes_a_model_dir(wheel, tmp_path):

@@ -17,7 +17,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, te
 
 from tfclone.config.base import atomic_write_text
 
-SERVED_MODELS = ("speaker_encoder", "synthesizer", "vocoder", "griffin_lim", "voice_clone")
+SERVED_MODELS = ("speaker_encoder", "synthesizer", "vocoder", "hifigan", "griffin_lim", "voice_clone")
 
 
 class ServingConfigError(ValueError):
