@@ -343,7 +343,7 @@ class Trainer:
         from tfclone.data.pipeline import plan_shards
 
         self._data_problems = []
-        if self.config.data.on_corrupt != "skip":
+        if getattr(getattr(self.config, "data", None), "on_corrupt", "fail") != "skip":
             return
         plan = plan_shards(data_dir, "train", "skip")
         self._data_problems = list(plan.problems)
@@ -378,7 +378,7 @@ class Trainer:
 
         step = self._save_after_error()
         problems = verify.verify(data_dir, "train", progress=False)["problems"]
-        if self.config.data.on_corrupt == "fail":
+        if getattr(getattr(self.config, "data", None), "on_corrupt", "fail") == "fail":
             if problems:
                 p = problems[0]
                 what = f"corrupted record {p.first_bad}" if p.problem == "corrupted" else \
