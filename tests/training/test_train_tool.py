@@ -95,7 +95,7 @@ def test_mirrored_on_two_cpu_devices(local_shards, tmp_path, repo_root):
     result = run(command(local_shards, tmp_path / "mirrored", "--strategy=mirrored", "--num_cpu_devices=2",
                          overrides="train.train_steps=20"), repo_root)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert re.search(r"MirroredStrategy with devices .*CPU:0.*CPU:1", result.stderr)
+    assert re.search(r"strategy: MirroredStrategy with 2 replica\(s\) on .*CPU:0.*CPU:1", result.stderr)
     assert (tmp_path / "mirrored" / "ckpt-20.index").exists()
     assert all(v == v for _, v in steps_logged(result.stderr))  # finite
 

@@ -10,15 +10,21 @@ presets come from the exported assets.
 from __future__ import annotations
 
 import os
-from typing import Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from tfclone.inference.backends import CloneError, GrpcBackend, LocalBackend, RestBackend
 
-__all__ = ["Cloner", "CloneError"]
+__all__ = ["Cloner", "CloneError", "Synthesis"]
 
 Reference = Union[str, Tuple[np.ndarray, int]]
+
+
+class Synthesis(NamedTuple):
+    audio: np.ndarray      # [S] at the synthesizer's rate
+    mel: np.ndarray        # [F, n_mels]
+    alignment: np.ndarray  # [decoder steps, tokens]
 
 
 class Cloner:
@@ -59,15 +65,15 @@ class Cloner:
         if not os.path.isfile(symbols_path):
             raise CloneError(f"{paths['synthesizer']}: no assets/symbols.txt (the synthesizer's vocabulary)")
         self.symbols = SymbolTable.load(symbols_path)
-        self.vocoder = vocoder
+        self.models, self.vocoder = models, vocoder
+        self._synthesizer_audio = configs["synthesizer"].audio
+        self._vocoder_configs = {vocoder: configs[vocoder]}
         self.encoder_rate = configs["speaker_encoder"].audio.sample_rate
         self.sample_rate = configs["synthesizer"].audio.sample_rate
         self.pause_seconds, self.max_batch = pause_seconds, max_batch
         self.min_reference_seconds, self.max_sentence_chars = min_reference_seconds, max_sentence_chars
-        self._vocoder_takes_speaker = bool(getattr(configs[vocoder].model, "speaker_conditioning", False)) \
-            and vocoder == "vocoder"
         if server is None:
-            self.backend = LocalBackend(paths)
+            self.backend = LocalBackend(paths, export_base=models)
         elif protocol == "rest":
             self.backend = RestBackend(server)
         elif protocol == "grpc":
@@ -116,20 +122,69 @@ class Cloner:
             raise CloneError(f"text {shown!r}: nothing speakable in it" if shown else "text: empty")
         return out
 
-    def synthesize(self, embedding: np.ndarray, id_lists: Sequence[List[int]]) -> List[np.ndarray]:
-        """One batch of sentences in one voice -> their waveforms (each cut to its length)."""
+    def vocoders(self) -> List[str]:
+        """The vocoders exported beside the synthesizer whose audio preset equals its own, best first."""
+        from tfclone.export.all_models import VOCODERS
+
+        out = []
+        for name in VOCODERS:
+            try:
+                self._vocoder_config(name)
+            except CloneError:
+                continue
+            out.append(name)
+        return out
+
+    def _vocoder_config(self, name: str):
+        from tfclone.export.all_models import VOCODER_CONFIG
+        from tfclone.export.base import ExportError
+        from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
+
+        if name not in self._vocoder_configs:
+            if name not in VOCODER_CONFIG:
+                raise CloneError(f"vocoder {name!r}: unknown (known: {', '.join(VOCODER_CONFIG)})")
+            try:
+                config = read_config(latest_version(self.models, name), VOCODER_CONFIG[name])
+            except ExportError as e:
+                raise CloneError(f"vocoder {name!r}: not exported ({e})") from None
+            mismatch = audio_mismatch(self._synthesizer_audio, config.audio)
+            if mismatch:
+                raise CloneError(f"vocoder {name!r}: its audio preset differs from the synthesizer's ({mismatch})")
+            self._vocoder_configs[name] = config
+        return self._vocoder_configs[name]
+
+    def synthesize_rows(self, embeddings: np.ndarray, id_lists: Sequence[List[int]],
+                        vocoder: Optional[str] = None) -> List[Synthesis]:
+        """One batch of sentences, each in its own voice (`embeddings` [B, D]) -> a Synthesis per sentence:
+        its waveform, mel [F, n_mels] and attention alignment [decoder steps, tokens], each cut to length."""
+        vocoder = vocoder or self.vocoder
+        config = self._vocoder_config(vocoder)
         lengths = np.array([len(ids) for ids in id_lists], np.int32)
         token_ids = np.zeros([len(id_lists), lengths.max()], np.int32)
         for i, ids in enumerate(id_lists):
             token_ids[i, :len(ids)] = ids
-        speaker = np.repeat(embedding[None].astype(np.float32), len(id_lists), axis=0)
+        speaker = np.asarray(embeddings, np.float32).reshape(len(id_lists), -1)
         mel = self.backend.run("synthesizer", {"token_ids": token_ids, "token_length": lengths,
                                                "speaker_embedding": speaker})
         inputs = {"mel": mel["mel"].astype(np.float32), "mel_length": mel["mel_length"].astype(np.int32)}
-        if self._vocoder_takes_speaker:
+        if vocoder == "vocoder" and getattr(config.model, "speaker_conditioning", False):
             inputs["speaker_embedding"] = speaker
-        audio = self.backend.run(self.vocoder, inputs)
-        return [audio["audio"][i, :int(audio["audio_length"][i])] for i in range(len(id_lists))]
+        audio = self.backend.run(vocoder, inputs)
+        alignments = mel.get("alignment", np.zeros([len(id_lists), 0, 0], np.float32))
+        r = max(1, mel["mel"].shape[1] // max(1, alignments.shape[1]))  # mel frames per decoder step
+        out = []
+        for i in range(len(id_lists)):
+            frames = int(mel["mel_length"][i])
+            alignment = alignments[i, :-(-frames // r), :lengths[i]]
+            out.append(Synthesis(audio["audio"][i, :int(audio["audio_length"][i])], mel["mel"][i, :frames],
+                                 alignment))
+        return out
+
+    def synthesize(self, embedding: np.ndarray, id_lists: Sequence[List[int]],
+                   vocoder: Optional[str] = None) -> List[np.ndarray]:
+        """One batch of sentences in one voice -> their waveforms (each cut to its length)."""
+        speaker = np.repeat(np.asarray(embedding, np.float32)[None], len(id_lists), axis=0)
+        return [s.audio for s in self.synthesize_rows(speaker, id_lists, vocoder)]
 
     # ------------------------------------------------------------------------------------------ public
     def clone_sentences(self, reference: Reference, text: str, progress: bool = False,

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import urllib.error
 import urllib.request
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -17,22 +18,46 @@ class CloneError(RuntimeError):
 
 
 class LocalBackend:
-    def __init__(self, paths: Dict[str, str]):
+    """SavedModels in this process. `paths`: model name -> SavedModel folder, loaded now; with `export_base`,
+    any other model exported there (another vocoder, say) is loaded on its first use."""
+
+    def __init__(self, paths: Dict[str, str], export_base: Optional[str] = None):
         import tensorflow as tf
 
         self._tf = tf
         self._functions = {}
+        self._export_base = export_base
+        self._lock = threading.Lock()
         for name, path in paths.items():
-            try:
-                self._functions[name] = tf.saved_model.load(path).signatures["serving_default"]
-            except (OSError, ValueError, KeyError, tf.errors.OpError) as e:
-                raise CloneError(f"{path}: cannot load the {name} SavedModel ({str(e).splitlines()[0]})") from None
+            self._functions[name] = self._load(name, path)
+
+    def _load(self, name: str, path: str):
+        try:
+            return self._tf.saved_model.load(path).signatures["serving_default"]
+        except (OSError, ValueError, KeyError, self._tf.errors.OpError) as e:
+            raise CloneError(f"{path}: cannot load the {name} SavedModel ({str(e).splitlines()[0]})") from None
 
     def describe(self) -> str:
         return "local SavedModels"
 
+    def _function(self, model: str):
+        if model not in self._functions:
+            from tfclone.export.base import ExportError
+            from tfclone.export.voice_clone import latest_version
+
+            if self._export_base is None:
+                raise CloneError(f"{model}: not loaded")
+            with self._lock:
+                if model not in self._functions:
+                    try:
+                        path = latest_version(self._export_base, model)
+                    except ExportError as e:
+                        raise CloneError(str(e)) from None
+                    self._functions[model] = self._load(model, path)
+        return self._functions[model]
+
     def run(self, model: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-        outputs = self._functions[model](**{k: self._tf.constant(v) for k, v in inputs.items()})
+        outputs = self._function(model)(**{k: self._tf.constant(v) for k, v in inputs.items()})
         return {k: v.numpy() for k, v in outputs.items()}
 
 

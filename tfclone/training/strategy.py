@@ -38,3 +38,9 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
         return True
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0
                                              and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def describe(strategy: tf.distribute.Strategy) -> str:
+    """One line for the log: the strategy's class and the devices its replicas run on."""
+    devices = getattr(strategy.extended, "worker_devices", ()) or ("default device",)
+    return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s) on {', '.join(devices)}"
