@@ -65,7 +65,7 @@ def main(argv):
     config = experiment_config("vocoder", [FLAGS.config], FLAGS.params_override)
     if FLAGS.seed is not None:
         config = dataclasses.replace(config, train=dataclasses.replace(config.train, seed=FLAGS.seed))
-    rate, hop = config.audio.sample_rate, config.audio.hop_length
+    rate = config.audio.sample_rate
     clips = [a[:int(FLAGS.max_seconds * rate)] for a in read_split(shards, held_out_split)[0]]
     clips = clips[:FLAGS.eval_utterances]
     mels = [features.mel_spectrogram(c, config.audio) for c in clips]

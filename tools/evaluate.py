@@ -39,7 +39,7 @@ def main(argv):
         raise app.UsageError(str(e)) from None
     out_dir = FLAGS.out_dir or os.path.join(FLAGS.model_dir, "eval")
     paths = write_plots(result, out_dir, f"({FLAGS.split})")
-    from tfclone.config.base import atomic_write_text
+    from tfclone.fileio import atomic_write_text
 
     atomic_write_text(os.path.join(out_dir, "metrics.json"), json.dumps(result["metrics"], indent=1) + "\n")
     print(json.dumps({**result["metrics"], **paths}, indent=1))

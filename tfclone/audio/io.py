@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Optional
 
 import numpy as np
 import soundfile as sf
 import soxr
+
+from tfclone.fileio import atomic_path
 
 
 class AudioError(ValueError):
@@ -89,13 +90,5 @@ def save(path: str, wav: np.ndarray, sample_rate: int, subtype: Optional[str] = 
     if fmt is None or fmt not in sf.available_formats():
         raise AudioError(f"{path}: unknown audio format {ext!r} (known: "
                          f"{', '.join(sorted(k.lower() for k in sf.available_formats()))})")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ext, dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=ext) as tmp:
         sf.write(tmp, np.clip(wav, -1.0, 1.0), sample_rate, subtype=subtype, format=fmt)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

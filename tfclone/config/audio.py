@@ -29,7 +29,6 @@ class AudioConfig(Config):
     mel_scale: Literal["log", "linear"] = "log"
     log_floor: float = 1e-5
     preemphasis: float = 0.0  # 0 disables; e.g. 0.97
-    trim_top_db: float = 0.0  # silence trimming threshold below peak, 0 disables
     # "center": librosa's center=True with zero padding (1 + S // hop frames); "reflect": HiFi-GAN's
     # reflect padding of (n_fft - hop) / 2 at both ends, no centring (S // hop frames).
     padding: Literal["center", "reflect"] = "center"
@@ -51,8 +50,6 @@ class AudioConfig(Config):
             self._fail(prefix, "n_mels", f"must be <= n_fft // 2 + 1 ({self.n_fft // 2 + 1})")
         if not 0.0 <= self.preemphasis < 1.0:
             self._fail(prefix, "preemphasis", "must be in [0, 1)")
-        if self.trim_top_db < 0:
-            self._fail(prefix, "trim_top_db", "must be >= 0 (0 disables trimming)")
         if self.padding == "reflect" and ((self.n_fft - self.hop_length) % 2 or self.win_length != self.n_fft):
             self._fail(prefix, "padding", "reflect padding needs n_fft - hop_length even and win_length == n_fft")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import tempfile
 import typing
 from typing import Any, Dict, Mapping, Tuple, Type, TypeVar, Union
 
@@ -183,27 +182,9 @@ class Config:
 
     def save(self, path: str) -> None:
         """Writes the YAML atomically (temporary file, then rename)."""
+        from tfclone.fileio import atomic_write_text
+
         atomic_write_text(path, self.to_yaml())
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Writes `text` to `path` through a temporary file renamed into place (nothing half-written)."""
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def parse_params_override(params: str) -> Dict[str, Any]:

@@ -50,7 +50,6 @@ class TrainConfig(Config):
 class DataConfig(Config):
     """Where the preprocessed shards are and how batches are formed (tfclone/data)."""
 
-    data_dir: str = ""  # output folder of tfclone-preprocess (holds <model>/train-*.tfrecord, ...)
     shuffle_buffer: int = 2048
     deterministic: bool = False  # fixed order and crops, for tests
     # speaker encoder: N speakers x M utterances, partial_frames-long random crops
@@ -204,11 +203,6 @@ class SpeakerEncoderConfig(Config):
     model: SpeakerEncoderModelConfig = dataclasses.field(default_factory=SpeakerEncoderModelConfig)
     train: TrainConfig = dataclasses.field(
         default_factory=lambda: TrainConfig(batch_size=640, learning_rate=1e-4, clip_norm=3.0))
-    pretrained: Optional[str] = None  # a tfclone checkpoint to start from (e.g. imported Resemblyzer)
-
-    def _check(self, prefix: str) -> None:
-        if self.audio.n_mels != 40 and self.pretrained:
-            self._fail(prefix, "pretrained", "pretrained GE2E weights expect 40 mel bands")
 
 
 @dataclasses.dataclass(frozen=True)

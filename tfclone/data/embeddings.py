@@ -14,7 +14,7 @@ from typing import Dict
 import numpy as np
 from tqdm import tqdm
 
-from tfclone.config.base import atomic_write_bytes
+from tfclone.fileio import atomic_write_bytes
 from tfclone.data import records
 
 

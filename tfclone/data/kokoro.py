@@ -151,7 +151,7 @@ def assemble(pretrained_dir: str, out_dir: Optional[str] = None) -> str:
 
 
 def _atomic_bytes(path: str, data: bytes) -> None:
-    from tfclone.config.base import atomic_write_bytes
+    from tfclone.fileio import atomic_write_bytes
 
     atomic_write_bytes(path, data)
 

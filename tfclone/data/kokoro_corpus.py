@@ -20,7 +20,7 @@ import soundfile
 from tqdm import tqdm
 
 from tfclone.audio import io as audio_io
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 from tfclone.data import kokoro
 from tfclone.data.make_corpus import CorpusError, run_jobs
 from tfclone.data.sentences import sentence_pool

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 from tqdm import tqdm
 
 from tfclone.audio import io as audio_io
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 from tfclone.data.sentences import asterisk_transcripts, sentence_pool
 from tfclone.text.normalize import normalize
 

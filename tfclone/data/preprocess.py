@@ -18,7 +18,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
@@ -26,7 +25,7 @@ from tqdm import tqdm
 from tfclone.audio import AudioError
 from tfclone.audio import effects
 from tfclone.audio import io as audio_io
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_path, atomic_write_text
 from tfclone.data.corpora import Utterance, read_corpus
 from tfclone.text import TextError, normalize, text_to_ids
 from tfclone.text.symbols import SymbolTable
@@ -227,29 +226,22 @@ def _write_shard(records, out_dir, options, shard: _Shard, results) -> None:
     path = records.shard_path(out_dir, shard.split, shard.speaker_id, shard.chunk)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     rows, skipped, warnings = [], [], []
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".tfrecord", dir=os.path.dirname(path))
-    os.close(fd)
-    try:
-        with tf.io.TFRecordWriter(tmp) as writer:
-            for (utt, index), (utt_id, prepared, problem) in zip(shard.utterances, results):
-                assert utt_id == utt.utterance_id
-                if prepared is None:
-                    skipped.append({"utterance_id": utt_id, "reason": problem[0], "message": problem[1]})
-                    continue
-                if problem:
-                    warnings.append({"utterance_id": utt_id, "reason": problem[0], "message": problem[1]})
-                writer.write(records.make_example(
-                    audio=prepared["audio"], sample_rate=options.sample_rate, speaker=utt.speaker,
-                    speaker_id=shard.speaker_id, utterance_id=utt_id, text=prepared["text"],
-                    token_ids=prepared["token_ids"], index=index))
-                rows.append({"utterance_id": utt_id, "path": utt.path, "text": prepared["text"],
-                             "speaker": utt.speaker, "duration": round(prepared["seconds"], 4),
-                             "split": shard.split, "index": index, "num_tokens": len(prepared["token_ids"]),
-                             "shard": os.path.relpath(path, out_dir)})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path, suffix=".tfrecord") as tmp, tf.io.TFRecordWriter(tmp) as writer:
+        for (utt, index), (utt_id, prepared, problem) in zip(shard.utterances, results):
+            assert utt_id == utt.utterance_id
+            if prepared is None:
+                skipped.append({"utterance_id": utt_id, "reason": problem[0], "message": problem[1]})
+                continue
+            if problem:
+                warnings.append({"utterance_id": utt_id, "reason": problem[0], "message": problem[1]})
+            writer.write(records.make_example(
+                audio=prepared["audio"], sample_rate=options.sample_rate, speaker=utt.speaker,
+                speaker_id=shard.speaker_id, utterance_id=utt_id, text=prepared["text"],
+                token_ids=prepared["token_ids"], index=index))
+            rows.append({"utterance_id": utt_id, "path": utt.path, "text": prepared["text"],
+                         "speaker": utt.speaker, "duration": round(prepared["seconds"], 4),
+                         "split": shard.split, "index": index, "num_tokens": len(prepared["token_ids"]),
+                         "shard": os.path.relpath(path, out_dir)})
     atomic_write_text(_sidecar(path), json.dumps({"rows": rows, "skipped": skipped, "warnings": warnings}) + "\n")
 
 

@@ -19,7 +19,7 @@ from typing import Dict, List, Optional
 
 from tqdm import tqdm
 
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 
 CACHE = "verify.json"
 

@@ -9,7 +9,7 @@ import html
 import os
 from typing import Dict, List
 
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 
 _FIGURE_NAMES = {"wer": "WER", "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL",
                  "similarity_resemblyzer": "cos (Resemblyzer)", "pesq": "PESQ-wb", "stoi": "STOI", "mcd": "MCD dB",

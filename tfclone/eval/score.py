@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 from tfclone.eval import asr, judges
 from tfclone.eval.asr import JudgeUnavailable
 

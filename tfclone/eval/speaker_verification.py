@@ -103,8 +103,8 @@ def evaluate_encoder(encoder, config, data_dir: str, split: str = "test",
 
 def write_plots(result: Dict, out_dir: str, title: str = "") -> Dict[str, str]:
     """DET/ROC curve and embedding projection PNGs; returns their paths."""
-    from tfclone.config.base import atomic_write_bytes
-    from tfclone.training import plots
+    from tfclone import plots
+    from tfclone.fileio import atomic_write_bytes
 
     fr, fa, _ = error_rates(result["scores"], result["trial_labels"])
     eer = result["metrics"]["eer"]
@@ -116,3 +116,18 @@ def write_plots(result: Dict, out_dir: str, title: str = "") -> Dict[str, str]:
     atomic_write_bytes(paths["det"], curve)
     atomic_write_bytes(paths["projection"], projection)
     return paths
+
+
+def batch_eer(similarity: tf.Tensor) -> tf.Tensor:
+    """Equal error rate of the batch's own similarity matrix S [N, M, N] (a cheap training-time signal)."""
+    n = tf.shape(similarity)[0]
+    scores = tf.reshape(similarity, [-1])
+    labels = tf.reshape(tf.broadcast_to(tf.eye(n)[:, None, :], tf.shape(similarity)), [-1])
+    order = tf.argsort(scores, direction="DESCENDING")
+    labels = tf.gather(labels, order)
+    positives = tf.reduce_sum(labels)
+    negatives = tf.cast(tf.size(labels), tf.float32) - positives
+    false_reject = 1.0 - tf.cumsum(labels) / positives
+    false_accept = tf.cumsum(1.0 - labels) / negatives
+    index = tf.argmin(tf.abs(false_reject - false_accept))
+    return (tf.gather(false_reject, index) + tf.gather(false_accept, index)) / 2.0

@@ -11,7 +11,7 @@ from typing import Dict, Optional
 import numpy as np
 import tensorflow as tf
 
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 
 
 class ExportError(RuntimeError):

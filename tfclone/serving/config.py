@@ -15,7 +15,7 @@ from typing import Dict, Sequence
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
 
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 
 SERVED_MODELS = ("speaker_encoder", "synthesizer", "vocoder", "hifigan", "griffin_lim", "voice_clone")
 

@@ -347,7 +347,7 @@ def create_app(cloner: Cloner, library: VoiceLibrary, *, api_key: Optional[str] 
                 "finished_at": job.finished_at}
 
     def picture(synthesis_id: str, kind: str) -> bytes:
-        from tfclone.training import plots
+        from tfclone import plots
 
         item = syntheses.get(synthesis_id)
         if not item["mels"]:

@@ -1,10 +1,14 @@
 """The Task interface the Trainer drives (after Model Garden's "single-replica view of training")."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Dict, Optional, Tuple
 
 import keras
 import tensorflow as tf
+from absl import logging
+
+from tfclone.data.pipeline import DataError
 
 
 class Task:
@@ -44,8 +48,21 @@ class Task:
         global step, for terms scheduled by it."""
         raise NotImplementedError
 
+    def summary_dataset(self, config, data_dir: str, split: str):
+        """The dataset of `split` (with `config`, whose input is deterministic) whose first batch `summarize`
+        draws its pictures from; None: no pictures."""
+        return None
+
     def summary_batch(self, data_dir: str):
-        """A fixed local batch that `summarize` draws its pictures from, or None."""
+        """A fixed local batch: the first of the validation split, else of train; None if neither has one."""
+        if type(self).summary_dataset is Task.summary_dataset:
+            return None
+        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
+        for split in ("validation", "train"):
+            try:
+                return next(iter(self.summary_dataset(config, data_dir, split)))
+            except (DataError, StopIteration) as e:  # a small validation split may not fill a batch
+                logging.info("no %s summary batch: %s", split, e)
         return None
 
     def summarize(self, model, loss_layer, batch) -> Dict:

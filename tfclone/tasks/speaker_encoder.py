@@ -1,17 +1,16 @@
 """GE2E speaker-encoder training: N x M batches, GE2E loss, similarity-matrix and projection images, EER."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Dict
 
 import tensorflow as tf
-from absl import logging
 
+from tfclone import plots
 from tfclone.data import pipeline
+from tfclone.eval.speaker_verification import batch_eer
 from tfclone.losses.ge2e import GE2ELoss
 from tfclone.models.speaker_encoder import build_speaker_encoder
 from tfclone.tasks.base import Task
-from tfclone.training import plots
 
 
 class SpeakerEncoderTask(Task):
@@ -50,15 +49,8 @@ class SpeakerEncoderTask(Task):
             "b": tf.convert_to_tensor(loss_layer.b),
         }
 
-    def summary_batch(self, data_dir: str):
-        """A fixed batch (deterministic, not distributed): validation speakers if there are enough."""
-        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
-        for split in ("validation", "train"):
-            try:
-                return next(iter(pipeline.speaker_encoder_dataset(config, data_dir, split)))
-            except pipeline.DataError as e:  # a small validation split may not fill a batch
-                logging.info("no %s summary batch: %s", split, e)
-        return None
+    def summary_dataset(self, config, data_dir: str, split: str):
+        return pipeline.speaker_encoder_dataset(config, data_dir, split)
 
     def summarize(self, model, loss_layer, batch) -> Dict[str, bytes]:
         embeddings = model(batch["mel"], training=False)
@@ -77,18 +69,3 @@ class SpeakerEncoderTask(Task):
         from tfclone.eval.speaker_verification import evaluate_encoder
 
         return evaluate_encoder(model, self.config, data_dir, max_utterances_per_speaker=20)["metrics"]
-
-
-def batch_eer(similarity: tf.Tensor) -> tf.Tensor:
-    """Equal error rate of the batch's own similarity matrix S [N, M, N] (a cheap training-time signal)."""
-    n = tf.shape(similarity)[0]
-    scores = tf.reshape(similarity, [-1])
-    labels = tf.reshape(tf.broadcast_to(tf.eye(n)[:, None, :], tf.shape(similarity)), [-1])
-    order = tf.argsort(scores, direction="DESCENDING")
-    labels = tf.gather(labels, order)
-    positives = tf.reduce_sum(labels)
-    negatives = tf.cast(tf.size(labels), tf.float32) - positives
-    false_reject = 1.0 - tf.cumsum(labels) / positives
-    false_accept = tf.cumsum(1.0 - labels) / negatives
-    index = tf.argmin(tf.abs(false_reject - false_accept))
-    return (tf.gather(false_reject, index) + tf.gather(false_accept, index)) / 2.0

@@ -2,14 +2,13 @@
 decaying guided-attention term, alignment and mel pictures, Griffin-Lim audio, alignment-quality scalars."""
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Dict
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
+from tfclone import plots
 from tfclone.audio import features
 from tfclone.data import pipeline
 from tfclone.eval.alignment import batch_alignment_scores
@@ -17,7 +16,6 @@ from tfclone.losses.tacotron import tacotron_loss
 from tfclone.models.tacotron2 import build_tacotron2
 from tfclone.tasks.base import Task
 from tfclone.text.symbols import SymbolTable
-from tfclone.training import plots
 
 
 class SynthesizerTask(Task):
@@ -52,14 +50,8 @@ class SynthesizerTask(Task):
         return tf.reduce_sum(parts["loss"]), {k: tf.reduce_mean(v) for k, v in parts.items()}
 
     # ------------------------------------------------------------------------------- host-side views
-    def summary_batch(self, data_dir: str):
-        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
-        for split in ("validation", "train"):
-            try:
-                return next(iter(pipeline.synthesizer_dataset(config, data_dir, split, repeat=False)))
-            except (pipeline.DataError, StopIteration) as e:
-                logging.info("no %s summary batch: %s", split, e)
-        return None
+    def summary_dataset(self, config, data_dir: str, split: str):
+        return pipeline.synthesizer_dataset(config, data_dir, split, repeat=False)
 
     def _infer(self, model, batch):
         return model.infer(batch["token_ids"], batch["token_length"], batch["speaker_embedding"],

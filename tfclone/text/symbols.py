@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Iterable, List, Sequence
 
-from tfclone.config.base import atomic_write_text
+from tfclone.fileio import atomic_write_text
 
 PAD = "_"
 EOS = "~"

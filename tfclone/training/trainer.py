@@ -26,7 +26,7 @@ import tensorflow as tf
 from absl import logging
 from tqdm import tqdm
 
-from tfclone.config.base import atomic_write_bytes
+from tfclone.fileio import atomic_write_bytes
 from tfclone.layers.tracking import untracked_variables
 from tfclone.tasks.base import Task
 from tfclone.training import optimization

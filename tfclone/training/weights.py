@@ -13,7 +13,7 @@ from typing import Dict
 
 import numpy as np
 
-from tfclone.config.base import atomic_write_bytes
+from tfclone.fileio import atomic_write_bytes
 
 
 class WeightsError(ValueError):
