@@ -31,7 +31,7 @@ def test_incremental_logits_equal_the_convolution_at_every_step(overrides):
     teacher_forced = model({"audio": audio, "mel": mel}).numpy()
     quantized = mulaw.decode(mulaw.encode(audio, 256), 256)
     previous = tf.pad(quantized[:, :-1], [[0, 0], [1, 0]])
-    incremental = model.incremental_logits(previous, model.upsample_condition(mel)).numpy()
+    incremental = tf.function(model.incremental_logits)(previous, model.upsample_condition(mel)).numpy()
     assert teacher_forced.shape == incremental.shape == (1, 400, 256)
     assert np.max(np.abs(teacher_forced - incremental)) < 1e-4
     # the ring-buffer cache, compiled with XLA, is the same model too
@@ -222,7 +222,7 @@ def test_incremental_path_equals_the_convolution_for_mol_and_speaker_conditionin
         speaker = inputs["speaker_embedding"] = tf.random.normal([1, 16])
     teacher_forced = model(inputs).numpy()
     previous = tf.pad(model.quantize_audio(inputs["audio"])[:, :-1], [[0, 0], [1, 0]])
-    incremental = model.incremental_logits(previous, model.upsample_condition(mel), speaker).numpy()
+    incremental = tf.function(model.incremental_logits)(previous, model.upsample_condition(mel), speaker).numpy()
     assert teacher_forced.shape == incremental.shape
     assert np.max(np.abs(teacher_forced - incremental)) < 1e-4
     ring = tf.function(lambda p, c: model.incremental_logits(p, c, speaker, cache="ring"), jit_compile=True)

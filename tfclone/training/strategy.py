@@ -42,5 +42,8 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 def describe(strategy: tf.distribute.Strategy) -> str:
     """One line for the log: the strategy's class and the devices its replicas run on."""
-    devices = getattr(strategy.extended, "worker_devices", ()) or ("default device",)
+    try:
+        devices = tuple(strategy.extended.worker_devices)
+    except RuntimeError:  # the default strategy has no device list
+        devices = ("the default device",)
     return f"{type(strategy).__name__} with {strategy.num_replicas_in_sync} replica(s) on {', '.join(devices)}"
