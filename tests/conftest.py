@@ -110,13 +110,3 @@ def manifest(data_dir):
     with open(data_dir / "manifest.jsonl") as f:
         return [json.loads(line) for line in f]
 
-
-SHARED_EXPORTS = {"exported", "studio", "model_dirs"}
-
-
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (`-n 2 --dist loadgroup`): a file's tests run in one worker (its module fixtures
-    are made once), and every test on the tiny exported models in one worker (they are exported once)."""
-    for item in items:
-        group = "exported" if SHARED_EXPORTS & set(getattr(item, "fixturenames", ())) else item.nodeid.split("::")[0]
-        item.add_marker(pytest.mark.xdist_group(group))

@@ -37,7 +37,9 @@ class VocoderTask(Task):
 
     def summarize(self, model, loss_layer, batch) -> Dict:
         speaker = batch["speaker_embedding"][:1] if "speaker_embedding" in batch else None
-        audio, _ = model.generate(batch["mel"][:1], temperature=self.config.model.temperature,
+        if getattr(self, "_generate_for", None) is not model:  # a graph loop: eagerly, minutes per summary
+            self._generate_for, self._generate = model, tf.function(model.generate)
+        audio, _ = self._generate(batch["mel"][:1], temperature=self.config.model.temperature,
                                   seed=tf.constant([0, 0]), speaker_embedding=speaker)
         generated = audio[0].numpy()
         rate = self.config.audio.sample_rate
