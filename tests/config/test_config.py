@@ -105,3 +105,14 @@ def test_tuple_fields_and_floats_accept_yaml_types():
     config = SynthesizerConfig().override_params("model.prenet_units=[64, 32],train.learning_rate=1")
     assert config.model.prenet_units == (64, 32)
     assert isinstance(config.train.learning_rate, float)
+
+
+def test_retired_keys_of_older_exports_are_ignored_and_unknown_keys_still_fail(tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("audio:\n  trim_top_db: 0.0\n  sample_rate: 22050\ndata:\n  data_dir: shards\n")
+    config = experiment_config("synthesizer", [str(old)])
+    assert config.audio.sample_rate == 22050 and not hasattr(config.audio, "trim_top_db")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("audio:\n  trim_top_dbb: 0.0\n")
+    with pytest.raises(ConfigError, match="audio.trim_top_dbb: unknown key"):
+        experiment_config("synthesizer", [str(typo)])

@@ -18,6 +18,8 @@ from tfclone.config.base import Config
 class AudioConfig(Config):
     """STFT and mel parameters. Mel = mel_basis(slaney) @ |STFT|**power; log-mel = log(max(mel, log_floor))."""
 
+    retired_keys = ("trim_top_db",)  # never read; silence trimming is tfclone-preprocess's option
+
     sample_rate: int = 16000
     n_fft: int = 800
     win_length: int = 800

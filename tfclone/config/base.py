@@ -107,7 +107,10 @@ class Config:
     """Base for every config section. Subclasses are frozen dataclasses with annotated fields.
 
     Subclasses put their value checks in `_check(prefix)`, raising ConfigError through `self._fail`.
+    `retired_keys`: keys an older tfclone wrote (into model_dirs and exports) that are read and ignored.
     """
+
+    retired_keys: typing.ClassVar[Tuple[str, ...]] = ()
 
     @classmethod
     def _hints(cls) -> Dict[str, Any]:
@@ -129,6 +132,8 @@ class Config:
         changes = {}
         for name, value in data.items():
             key = _join(prefix, str(name))
+            if name in self.retired_keys:  # written by an older tfclone into a model_dir or an export
+                continue
             if name not in names:
                 raise ConfigError(f"{key}: unknown key (known: {', '.join(sorted(names))})")
             current = getattr(self, name)

@@ -50,6 +50,8 @@ class TrainConfig(Config):
 class DataConfig(Config):
     """Where the preprocessed shards are and how batches are formed (tfclone/data)."""
 
+    retired_keys = ("data_dir",)  # never read: the tools take --data_dir
+
     shuffle_buffer: int = 2048
     deterministic: bool = False  # fixed order and crops, for tests
     # speaker encoder: N speakers x M utterances, partial_frames-long random crops
@@ -198,6 +200,7 @@ class VocoderModelConfig(Config):
 
 @dataclasses.dataclass(frozen=True)
 class SpeakerEncoderConfig(Config):
+    retired_keys = ("pretrained",)  # never read: tfclone-train --init_weights starts from given weights
     audio: AudioConfig = dataclasses.field(default_factory=encoder_audio)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: SpeakerEncoderModelConfig = dataclasses.field(default_factory=SpeakerEncoderModelConfig)
