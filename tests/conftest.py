@@ -6,6 +6,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import json  # noqa: E402
 import pathlib  # noqa: E402
+import socket  # noqa: E402
 
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -16,6 +17,13 @@ import pytest  # noqa: E402
 from tfclone.data.embeddings import write_embeddings  # noqa: E402
 from tfclone.data.make_corpus import make_corpus  # noqa: E402
 from tfclone.data.preprocess import PreprocessOptions, preprocess  # noqa: E402
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def repo_root_path():

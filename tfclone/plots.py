@@ -35,11 +35,21 @@ def matrix_png(matrix: np.ndarray, title: str, xlabel: str = "", ylabel: str = "
     return _png(plt, fig)
 
 
-def projection_png(embeddings: np.ndarray, labels: Sequence, title: str) -> bytes:
-    """2-D PCA of embeddings [K, D], one colour per label."""
+def pca_2d(embeddings: np.ndarray) -> np.ndarray:
+    """[K, D] -> [K, 2]: the first two principal components (zeros when fewer than two points)."""
+    if len(embeddings) < 2:
+        return np.zeros([len(embeddings), 2], np.float32)
     centred = embeddings - embeddings.mean(0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    points = centred @ vt[:2].T
+    coords = centred @ vt[:2].T
+    if coords.shape[1] < 2:
+        coords = np.pad(coords, [[0, 0], [0, 2 - coords.shape[1]]])
+    return coords.astype(np.float32)
+
+
+def projection_png(embeddings: np.ndarray, labels: Sequence, title: str) -> bytes:
+    """2-D PCA of embeddings [K, D], one colour per label."""
+    points = pca_2d(embeddings)
     plt, fig = _figure()
     ax = fig.add_subplot(111)
     labels = np.asarray(labels)

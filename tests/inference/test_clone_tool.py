@@ -2,7 +2,6 @@
 joined with pauses, --stream, the Python API equal to the end-to-end SavedModel, and every bad input a
 one-line error naming it, a non-zero exit and no output file."""
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -15,6 +14,7 @@ from tfclone.audio.synthetic import speech_like
 from tfclone.inference import CloneError, Cloner
 from tfclone.text.split import split_sentences
 
+from tests.conftest import free_port
 from tests.export.helpers import run_saved_model
 
 TEXT = "Good morning, Doctor Smith. The meeting starts at 3.30 today! Are you coming?"
@@ -83,12 +83,6 @@ def test_clone_tool_streams_each_sentence(exported, reference_wav, tmp_path, rep
 def write(path, samples, rate=16000, subtype="PCM_16"):
     sf.write(str(path), samples, rate, subtype=subtype)
     return path
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

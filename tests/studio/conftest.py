@@ -1,5 +1,4 @@
 """One tfclone-studio process on the tiny exported models, shared by the API, fuzz and browser tests."""
-import socket
 import subprocess
 import sys
 import time
@@ -7,11 +6,7 @@ import time
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.conftest import free_port
 
 
 class Studio:

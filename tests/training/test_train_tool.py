@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+
+from tests.conftest import free_port
 
 STEP_RE = re.compile(r"step (\d+): loss=([0-9.e+-]+)")
 
@@ -98,12 +99,6 @@ def test_mirrored_on_two_cpu_devices(local_shards, tmp_path, repo_root):
     assert re.search(r"strategy: MirroredStrategy with 2 replica\(s\) on .*CPU:0.*CPU:1", result.stderr)
     assert (tmp_path / "mirrored" / "ckpt-20.index").exists()
     assert all(v == v for _, v in steps_logged(result.stderr))  # finite
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_multi_worker_two_processes_end_with_identical_weights(local_shards, tmp_path, repo_root):

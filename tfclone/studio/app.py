@@ -26,9 +26,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from tfclone.inference import CloneError, Cloner
+from tfclone.plots import pca_2d
 from tfclone.studio import formats
 from tfclone.studio.engine import Busy, Engine
-from tfclone.studio.library import DuplicateName, VoiceLibrary, pca_2d
+from tfclone.studio.library import DuplicateName, VoiceLibrary
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MODEL_NAMES = ("tfclone", "tts-1", "tts-1-hd", "gpt-4o-mini-tts")  # OpenAI's names are accepted as aliases

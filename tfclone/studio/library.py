@@ -107,15 +107,3 @@ class VoiceLibrary:
     def delete(self, voice_id: str) -> bool:
         with self._connect() as db:
             return db.execute("DELETE FROM voices WHERE id = ?", (voice_id,)).rowcount > 0
-
-
-def pca_2d(embeddings: np.ndarray) -> np.ndarray:
-    """[K, D] -> [K, 2]: the first two principal components (zeros when fewer than two voices)."""
-    if len(embeddings) < 2:
-        return np.zeros([len(embeddings), 2], np.float32)
-    centred = embeddings - embeddings.mean(0)
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    coords = centred @ vt[:2].T
-    if coords.shape[1] < 2:
-        coords = np.pad(coords, [[0, 0], [0, 2 - coords.shape[1]]])
-    return coords.astype(np.float32)
