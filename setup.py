@@ -50,6 +50,7 @@ setup(
             "onnxruntime>=1.17",
             "pesq>=0.0.4",                     # PESQ wide-band
             "pystoi>=0.4",                     # STOI
+            "kaldi-native-fbank>=1.20",        # Kaldi fbank features of the CAM++ judge
         ],
         "corpus": ["onnxruntime>=1.17"],       # Kokoro-82M (ONNX) for tfclone-make-corpus --source kokoro
         "studio": [

@@ -112,8 +112,8 @@ def cold_start(vocoder: str, text: str) -> float:
 
 def main(argv):
     del argv
-    from tfclone.export.all_models import VOCODER_CONFIG, default_vocoder
-    from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
+    from tfclone.config.registry import VOCODERS
+    from tfclone.export.layout import audio_mismatch, default_vocoder, latest_version, read_config
     from tfclone.inference import Cloner
 
     repeats = 1 if FLAGS.smoke else FLAGS.repeats
@@ -122,12 +122,12 @@ def main(argv):
     synthesizer_audio = read_config(latest_version(FLAGS.models, "synthesizer"), "synthesizer").audio
     default = default_vocoder(FLAGS.models, synthesizer_audio)
     vocoders = []
-    for name in VOCODER_CONFIG:
+    for name in VOCODERS:
         try:
             path = latest_version(FLAGS.models, name)
         except Exception:  # pylint: disable=broad-except
             continue
-        if audio_mismatch(synthesizer_audio, read_config(path, VOCODER_CONFIG[name]).audio) is None:
+        if audio_mismatch(synthesizer_audio, read_config(path, name).audio) is None:
             vocoders.append(name)
     print(f"models {FLAGS.models}; vocoders {', '.join(vocoders)} (default {default}); {os.cpu_count()} CPUs"
           + ("; SMOKE RUN: no timing claims" if FLAGS.smoke else ""))

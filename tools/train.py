@@ -9,9 +9,10 @@ import sys
 from absl import app, flags, logging
 
 from tfclone.cli import run_tool
+from tfclone.config.registry import TRAINABLE
 
 FLAGS = flags.FLAGS
-flags.DEFINE_enum("model", None, ["speaker_encoder", "synthesizer", "vocoder"], "Which model to train.")
+flags.DEFINE_enum("model", None, list(TRAINABLE), "Which model to train.")
 flags.DEFINE_multi_string("config", [], "YAML override file(s), applied in order.")
 flags.DEFINE_string("params_override", "", "a.b=c,d.e=f overrides, applied after the YAML files.")
 flags.DEFINE_string("data_dir", None, "tfclone-preprocess output folder.")
@@ -20,6 +21,8 @@ flags.DEFINE_string("model_dir", None, "Checkpoints, resolved config, TensorBoar
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy.")
 flags.DEFINE_string("init_weights", None, "A weight file (.npz, tfclone-export --model ... --weights_out) to "
                     "start from when --model_dir holds no checkpoint yet.")
+flags.DEFINE_float("max_hours", 0.0, "Stop after this long (at the next summary boundary, with a checkpoint); a "
+                   "later run continues. 0: train to train.train_steps.", lower_bound=0.0)
 flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
 flags.mark_flags_as_required(["model", "data_dir", "model_dir"])
 
@@ -42,7 +45,7 @@ def main(argv):
     logging.info("strategy: %s", describe(strategy))
     try:
         result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy, FLAGS.init_weights).train(
-            FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir)
+            FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir, max_seconds=FLAGS.max_hours * 3600 or None)
     except (CorruptDataError, DataError, WeightsError) as e:  # bad data: one line naming the file, exit 2
         print(f"tfclone-train: error: {e}", file=sys.stderr)
         return 2
@@ -54,7 +57,7 @@ def main(argv):
         print(f"skipped damaged data: {line}")
     print(f"step {result.step} loss {result.metrics.get('loss', float('nan')):.6f} "
           f"skipped {result.skipped_steps} weights {result.weights_digest}"
-          + (" preempted" if result.preempted else ""), flush=True)
+          + (" preempted" if result.preempted else "") + (" out of time" if result.out_of_time else ""), flush=True)
     return 143 if result.preempted else 0
 
 

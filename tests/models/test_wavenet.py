@@ -11,7 +11,8 @@ from tfclone.audio import mulaw
 from tfclone.audio.features import mel_spectrogram
 from tfclone.audio.synthetic import speech_like
 from tfclone.config import experiment_config
-from tfclone.models.wavenet import build_wavenet, categorical, mixture_of_logistics_nll, wavenet_loss
+from tfclone.losses.wavenet import mixture_of_logistics_nll, wavenet_loss
+from tfclone.models.wavenet import build_wavenet, categorical
 
 
 def config(overrides=""):

@@ -79,6 +79,18 @@ def test_loss_falls_and_resume_continues(tmp_path):
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-240")
 
 
+def test_a_time_budget_stops_at_a_summary_boundary_with_a_checkpoint_and_the_next_run_continues(tmp_path):
+    task, model_dir = toy(tmp_path, "run", train_steps=10 ** 6, checkpoint_every=10 ** 5, summary_every=20)
+    first = Trainer(task, model_dir).train("", max_seconds=0.0)
+    assert (first.step, first.out_of_time) == (20, True)  # the first boundary after the budget ran out
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-20")  # saved though not at checkpoint_every
+    second = Trainer(task, model_dir).train("", max_seconds=0.0)
+    assert (second.step, second.out_of_time) == (40, True)
+    short, _ = toy(tmp_path, "run", train_steps=60, checkpoint_every=10 ** 5, summary_every=20)
+    finished = Trainer(short, model_dir).train("", max_seconds=3600.0)
+    assert (finished.step, finished.out_of_time) == (60, False)  # reached train_steps within the budget
+
+
 def test_nonfinite_steps_are_skipped(tmp_path):
     # Rows 0, 48, ..., 240 of every 256 are poisoned: with batch 16, batches 0, 3, 6, 9, 12, 15 of each
     # 16 carry a NaN, so 200 steps (12 passes and batches 0-7) hold exactly 72 + 3 bad steps.

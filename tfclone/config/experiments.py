@@ -1,4 +1,5 @@
-"""The three experiment configs (speaker encoder, synthesizer, vocoder): audio + data + model + train.
+"""The experiment configs (speaker encoder, synthesizer, WaveNet vocoder, HiFi-GAN): audio + data + model +
+train. Which model uses which is tfclone/config/registry.py's table.
 
 Defaults are the paper sizes of DESIGN.md; `configs/<model>/tiny.yaml` shrinks them for tests and CPU.
 """
@@ -89,6 +90,10 @@ class SpeakerEncoderModelConfig(Config):
     partial_rate: float = 1.3  # partial windows per second at inference (Resemblyzer: 1.3/s)
     min_coverage: float = 0.75  # keep the last partial only if it covers this much
     volume_normalize_dbfs: Optional[float] = None  # raise quieter utterances to this RMS (Resemblyzer: -30)
+    # Trim long silences before embedding (Resemblyzer's webrtcvad step, by window energy: tfclone/audio/vad.py)
+    vad_trim: bool = False
+    vad_threshold_db: float = 40.0  # a 30 ms window is voiced within this many dB of the loudest window
+    vad_floor_dbfs: float = -55.0  # ... and louder than this
     loss: Literal["softmax", "contrast"] = "softmax"
     init_w: float = 10.0
     init_b: float = -5.0
@@ -247,11 +252,3 @@ class HifiganModelConfig(Config):
 class HifiganConfig(Config):
     audio: AudioConfig = dataclasses.field(default_factory=hifigan_audio)
     model: HifiganModelConfig = dataclasses.field(default_factory=HifiganModelConfig)
-
-
-EXPERIMENTS = {
-    "speaker_encoder": SpeakerEncoderConfig,
-    "synthesizer": SynthesizerConfig,
-    "vocoder": VocoderConfig,
-    "hifigan": HifiganConfig,
-}

@@ -12,7 +12,7 @@ from typing import Dict, List
 from tfclone.fileio import atomic_write_text
 
 _FIGURE_NAMES = {"wer": "WER", "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL",
-                 "similarity_resemblyzer": "cos (Resemblyzer)", "pesq": "PESQ-wb", "stoi": "STOI", "mcd": "MCD dB",
+                 "similarity_resemblyzer": "cos (Resemblyzer)", "similarity_campplus": "cos (CAM++)", "pesq": "PESQ-wb", "stoi": "STOI", "mcd": "MCD dB",
                  "seconds": "seconds"}
 _STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}
 td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:14px}th{background:#f3f3f3}
@@ -87,13 +87,15 @@ def write_report(rows: List[Dict], summary: Dict, out_dir: str) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>tfclone-score</title>',
              f"<style>{_STYLE}</style></head><body>", "<h1>tfclone-score</h1>", "<h2>Summary (means)</h2>",
              "<table><tr><th>system</th><th>items</th>"
-             + "".join(f"<th>{_FIGURE_NAMES[k]}</th>" for k in figures) + "<th>SV-EER / nearest own ref.</th></tr>"]
+             + "".join(f"<th>{_FIGURE_NAMES[k]}</th>" for k in figures) + "<th>SV-EER / nearest own ref. (Resemblyzer)</th><th>(CAM++)</th></tr>"]
     for system, entry in summary["systems"].items():
         cells = "".join(f'<td class="num">{_fmt(entry["figures"].get(k, {}).get("mean"))}</td>' for k in figures)
-        eer = entry.get("sv_eer_resemblyzer")
-        eer_cell = f'{eer["eer"]:.3f} / {eer["nearest_own_reference"]:.2f}' if eer else ""
+        eer_cells = ""
+        for judge in ("resemblyzer", "campplus"):
+            eer = entry.get(f"sv_eer_{judge}")
+            eer_cells += f'<td>{eer["eer"]:.3f} / {eer["nearest_own_reference"]:.2f}</td>' if eer else "<td></td>"
         parts.append(f"<tr><td>{html.escape(system)}</td><td class=\"num\">{entry['items']}</td>{cells}"
-                     f"<td>{eer_cell}</td></tr>")
+                     f"{eer_cells}</tr>")
     parts.append("</table><h2>Judges</h2><ul>")
     parts += [f"<li>{html.escape(j)}: {html.escape(s)}</li>" for j, s in summary["judges"].items()]
     parts.append("</ul>")

@@ -9,6 +9,7 @@ systems side by side. A failed item (unreadable audio) is reported and skipped; 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -21,8 +22,8 @@ from tfclone.fileio import atomic_write_text
 from tfclone.eval import asr, judges
 from tfclone.eval.asr import JudgeUnavailable
 
-FIGURES = ("wer", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "similarity_resemblyzer", "pesq", "stoi", "mcd",
-           "seconds")
+FIGURES = ("wer", "dnsmos_sig", "dnsmos_bak", "dnsmos_ovrl", "similarity_resemblyzer", "similarity_campplus", "pesq",
+           "stoi", "mcd", "seconds")
 
 
 @dataclasses.dataclass
@@ -71,24 +72,26 @@ class Scorer:
     """Runs the judges that are available; remembers which are absent and why."""
 
     def __init__(self, whisper_model: str = "base", resemblyzer_wheel: str = judges.RESEMBLYZER_WHEEL,
-                 skip: Sequence[str] = ()):
+                 skip: Sequence[str] = (), campplus_wheel: str = judges.CAMPPLUS_WHEEL):
         self.whisper_model = whisper_model
-        self.resemblyzer_wheel = resemblyzer_wheel
-        self.absent = {k: v for k, v in judges.availability(judges.JUDGES, whisper_model, resemblyzer_wheel).items()
-                       if v}
+        self.wheels = {"resemblyzer": resemblyzer_wheel, "campplus": campplus_wheel}
+        self.absent = {k: v for k, v in judges.availability(judges.JUDGES, whisper_model, resemblyzer_wheel,
+                                                            campplus_wheel).items() if v}
         for judge in skip:
             self.absent[judge] = "skipped by request"
-        self._embeddings: Dict[str, np.ndarray] = {}
+        self._embeddings: Dict[tuple, np.ndarray] = {}
 
     def runs(self, judge: str) -> bool:
         return judge not in self.absent
 
-    def embedding(self, path: str, wav=None, rate=None) -> np.ndarray:
-        if path not in self._embeddings:
+    def embedding(self, path: str, wav=None, rate=None, judge: str = "resemblyzer") -> np.ndarray:
+        """The unit speaker embedding of a file by a speaker judge (resemblyzer or campplus), cached per file."""
+        if (judge, path) not in self._embeddings:
             if wav is None:
                 wav, rate = _load(path)
-            self._embeddings[path] = judges.resemblyzer(self.resemblyzer_wheel)(judges.to_16k(wav, rate))
-        return self._embeddings[path]
+            embed = judges.speaker_embedder(judge, self.wheels[judge])
+            self._embeddings[(judge, path)] = embed(judges.to_16k(wav, rate))
+        return self._embeddings[(judge, path)]
 
     def score(self, item: Item) -> Dict:
         wav, rate = _load(item.audio)
@@ -102,8 +105,10 @@ class Scorer:
         if self.runs("dnsmos"):
             mos = judges.dnsmos(wav, rate)
             row.update(dnsmos_sig=mos["sig"], dnsmos_bak=mos["bak"], dnsmos_ovrl=mos["ovrl"])
-        if item.reference and self.runs("resemblyzer"):
-            row["similarity_resemblyzer"] = float(self.embedding(item.audio, wav, rate) @ self.embedding(item.reference))
+        for judge in judges.SPEAKER_JUDGES:
+            if item.reference and self.runs(judge):
+                row[f"similarity_{judge}"] = float(self.embedding(item.audio, wav, rate, judge)
+                                                   @ self.embedding(item.reference, judge=judge))
         if item.truth:
             truth, truth_rate = _load(item.truth)
             if truth_rate != rate:
@@ -147,10 +152,11 @@ def summarize(rows: List[Dict], failed: List[Dict], scorer: Scorer) -> Dict:
             if values:
                 figures[key] = {"mean": float(np.mean(values)), "median": float(np.median(values)), "n": len(values)}
         entry = {"items": len(mine), "figures": figures}
-        if scorer.runs("resemblyzer"):
-            eer = sv_eer(mine, scorer.embedding)
-            if eer:
-                entry["sv_eer_resemblyzer"] = eer
+        for judge in judges.SPEAKER_JUDGES:
+            if scorer.runs(judge):
+                eer = sv_eer(mine, functools.partial(scorer.embedding, judge=judge))
+                if eer:
+                    entry[f"sv_eer_{judge}"] = eer
         systems[system] = entry
     return {"systems": systems, "items": len(rows), "failed": failed,
             "judges": {j: ("ran" if scorer.runs(j) else f"absent: {scorer.absent[j]}") for j in judges.JUDGES},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Dict, Optional
 
-from tfclone.export.base import ExportError
+from tfclone.export.layout import ExportError
 
 
 def model_dir_config(model: str, model_dir: str):
@@ -17,32 +17,6 @@ def model_dir_config(model: str, model_dir: str):
     if not os.path.isfile(config_file):
         raise ExportError(f"{model_dir}: no config.yaml; not a tfclone {model} model_dir")
     return experiment_config(model, [config_file])
-
-
-VOCODERS = ("hifigan", "vocoder", "griffin_lim")  # best first: pretrained HiFi-GAN, our WaveNet, Griffin-Lim
-VOCODER_CONFIG = {"hifigan": "hifigan", "vocoder": "vocoder", "griffin_lim": "vocoder"}  # experiment of each
-
-
-def default_vocoder(export_base: str, synthesizer_audio=None) -> str:
-    """The best vocoder exported under export_base: the first of VOCODERS present, except that the
-    pretrained HiFi-GAN is passed over when its (fixed) audio preset differs from the synthesizer's
-    (`synthesizer_audio`, when given). A WaveNet is trained for its synthesizer: a mismatched one is chosen
-    and refused by the runner, naming the difference. "griffin_lim" if nothing else is exported."""
-    from tfclone.export.voice_clone import audio_mismatch, latest_version, read_config
-
-    for name in VOCODERS:
-        try:
-            path = latest_version(export_base, name)
-        except ExportError:
-            continue
-        if synthesizer_audio is None or name != "hifigan":
-            return name
-        try:
-            if audio_mismatch(synthesizer_audio, read_config(path, VOCODER_CONFIG[name]).audio) is None:
-                return name
-        except Exception:  # pylint: disable=broad-except  # an unreadable export is not a candidate
-            continue
-    return "griffin_lim"
 
 
 def export_all(export_dir: str, speaker_encoder_dir: str, synthesizer_dir: str, vocoder_dir: Optional[str] = None,

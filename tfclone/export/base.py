@@ -11,11 +11,8 @@ from typing import Dict, Optional
 import numpy as np
 import tensorflow as tf
 
+from tfclone.export.layout import ExportError, next_version
 from tfclone.fileio import atomic_write_text
-
-
-class ExportError(RuntimeError):
-    """The model_dir or checkpoint cannot be exported (missing, incomplete, incompatible)."""
 
 
 def restore_model(model, model_dir: str, checkpoint: Optional[str] = None, key: str = "model") -> str:
@@ -52,11 +49,6 @@ def track_raw_variables(module: tf.Module) -> None:
             raw.extend(v.value for v in value.variables)
     if raw:
         module.tf_variables = raw
-
-
-def next_version(base_dir: str) -> int:
-    versions = [int(d) for d in os.listdir(base_dir) if d.isdigit()] if os.path.isdir(base_dir) else []
-    return max(versions, default=0) + 1
 
 
 def write_warmup(path: str, model_name: str, inputs: Dict[str, np.ndarray]) -> None:

@@ -19,39 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfclone.audio.synthetic import speech_like
-from tfclone.config import experiment_config
 from tfclone.export import base
+from tfclone.export.layout import audio_mismatch, latest_version, read_config
 from tfclone.text import text_to_ids
 from tfclone.text.symbols import SymbolTable
-
-COMPARED_AUDIO_FIELDS = ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels", "fmin", "fmax", "power",
-                         "mel_scale", "log_floor", "preemphasis", "padding")
-
-
-def latest_version(export_base: str, name: str) -> str:
-    """<export_base>/<name>/<highest version>; ExportError naming what is missing."""
-    folder = os.path.join(export_base, name)
-    versions = sorted(int(d) for d in os.listdir(folder) if d.isdigit()) if os.path.isdir(folder) else []
-    for version in reversed(versions):
-        path = os.path.join(folder, str(version))
-        if os.path.isfile(os.path.join(path, "saved_model.pb")):
-            return path
-    raise base.ExportError(f"{folder}: no exported {name} (expected {folder}/<version>/saved_model.pb)")
-
-
-def read_config(saved_model_dir: str, model: str):
-    path = os.path.join(saved_model_dir, "assets", "config.yaml")
-    if not os.path.isfile(path):
-        raise base.ExportError(f"{saved_model_dir}: no assets/config.yaml; not a tfclone export")
-    return experiment_config(model, [path])
-
-
-def audio_mismatch(a, b) -> Optional[str]:
-    """None if two audio presets agree on everything a mel depends on, else the first difference."""
-    for name in COMPARED_AUDIO_FIELDS:
-        if hasattr(a, name) and getattr(a, name) != getattr(b, name):
-            return f"{name} {getattr(a, name)} vs {getattr(b, name)}"
-    return None
 
 
 class VoiceCloneModule(tf.Module):
@@ -84,14 +55,14 @@ class VoiceCloneModule(tf.Module):
 
 def export_voice_clone(export_base: str, vocoder: str = "vocoder", version: Optional[int] = None,
                        sources: Optional[Dict[str, str]] = None) -> str:
-    """Composes the latest exported speaker_encoder, synthesizer and `vocoder` ("vocoder" or "griffin_lim")
+    """Composes the latest exported speaker_encoder, synthesizer and `vocoder` (any registered vocoder)
     under export_base (or the SavedModel dirs in `sources`) into <export_base>/voice_clone/<version>."""
     sources = dict(sources or {})
     for name in ("speaker_encoder", "synthesizer", vocoder):
         sources.setdefault(name, latest_version(export_base, name))
     encoder_config = read_config(sources["speaker_encoder"], "speaker_encoder")
     synthesizer_config = read_config(sources["synthesizer"], "synthesizer")
-    vocoder_config = read_config(sources[vocoder], "vocoder")
+    vocoder_config = read_config(sources[vocoder], vocoder)
     mismatch = audio_mismatch(synthesizer_config.audio, vocoder_config.audio)
     if mismatch:
         raise base.ExportError(f"{sources[vocoder]}: audio preset differs from the synthesizer's ({mismatch})")

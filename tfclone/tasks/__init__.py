@@ -3,17 +3,7 @@ from tfclone.tasks.base import Task
 
 
 def build_task(model: str, config) -> Task:
-    """Model name -> its Task (a plain factory; no registry filled by imports)."""
-    if model == "speaker_encoder":
-        from tfclone.tasks.speaker_encoder import SpeakerEncoderTask
+    """Model name -> its Task, as tfclone/config/registry.py names it (ConfigError for models not trained)."""
+    from tfclone.config.registry import model_spec
 
-        return SpeakerEncoderTask(config)
-    if model == "synthesizer":
-        from tfclone.tasks.synthesizer import SynthesizerTask
-
-        return SynthesizerTask(config)
-    if model == "vocoder":
-        from tfclone.tasks.vocoder import VocoderTask
-
-        return VocoderTask(config)
-    raise ValueError(f"model: unknown model {model!r} (speaker_encoder, synthesizer, vocoder)")
+    return model_spec(model).build_task(config)

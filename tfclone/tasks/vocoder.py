@@ -9,7 +9,8 @@ import tensorflow as tf
 
 from tfclone import plots
 from tfclone.data import pipeline
-from tfclone.models.wavenet import build_wavenet, wavenet_loss
+from tfclone.losses.wavenet import wavenet_loss
+from tfclone.models.wavenet import build_wavenet
 from tfclone.tasks.base import Task
 
 

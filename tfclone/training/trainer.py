@@ -53,6 +53,7 @@ class TrainResult:
     weights_digest: str
     skipped_steps: int
     data_problems: List[str] = dataclasses.field(default_factory=list)  # damaged shards skipped (on_corrupt: skip)
+    out_of_time: bool = False  # stopped by train(max_seconds=...) before train.train_steps
 
 
 def weights_digest(variables) -> str:
@@ -270,7 +271,12 @@ class Trainer:
             ends.append((step // every + 1) * every)
         return min(ends)
 
-    def train(self, data_dir: str, eval_data_dir: Optional[str] = None) -> TrainResult:
+    def train(self, data_dir: str, eval_data_dir: Optional[str] = None,
+              max_seconds: Optional[float] = None) -> TrainResult:
+        """Trains to train.train_steps, or, with `max_seconds`, until that much time has passed (counted from
+        this call, set-up included): it stops at the first summary boundary after it, checkpoints there and
+        writes the end-of-training summaries, so a later call (with a new budget) continues from it."""
+        began_training = time.perf_counter()
         self._build(data_dir)
         start = int(self.step.numpy())
         if self.restored_from:
@@ -283,10 +289,11 @@ class Trainer:
         step = start
         train = self.train_config
         self._report_data(writer, data_dir, start)
+        out_of_time = False
         try:
             with tqdm(total=train.train_steps, initial=start, desc=f"train {self.task.name}", unit="step",
                       disable=not self.chief) as progress:
-                while step < train.train_steps and self._stop_signal is None:
+                while step < train.train_steps and self._stop_signal is None and not out_of_time:
                     target = self._next_boundary(step)
                     began = time.perf_counter()
                     try:
@@ -316,10 +323,12 @@ class Trainer:
                         tf.summary.scalar("train/learning_rate", float(self.optimizer.learning_rate))
                         tf.summary.scalar("train/steps_per_second", rate)
                         tf.summary.scalar("train/loss_scale", float(self.loss_scale.numpy()))
-                    if step % train.checkpoint_every == 0 or step >= train.train_steps:
+                    out_of_time = max_seconds is not None and time.perf_counter() - began_training >= max_seconds
+                    last = step >= train.train_steps or out_of_time
+                    if step % train.checkpoint_every == 0 or last:
                         self.manager.save(checkpoint_number=step)
                     # Pictures, audio and evaluation are heavier (free-running inference): every eval_every.
-                    if self.chief and (step % train.eval_every == 0 or step >= train.train_steps):
+                    if self.chief and (step % train.eval_every == 0 or last):
                         summary_batch = summary_batch if summary_batch is not None else self.task.summary_batch(data_dir)
                         self._write_images(writer, step, summary_batch)
                         if eval_data_dir:
@@ -335,7 +344,8 @@ class Trainer:
                 shutil.rmtree(self._checkpoint_dir(), ignore_errors=True)
         return TrainResult(step=step, metrics=metrics, preempted=self._stop_signal is not None,
                            weights_digest=weights_digest(self.variables), skipped_steps=int(self.skipped.numpy()),
-                           data_problems=[p.line() for p in self._data_problems])
+                           data_problems=[p.line() for p in self._data_problems],
+                           out_of_time=out_of_time and step < train.train_steps)
 
     # ------------------------------------------------------------------------------------ damaged data
     def _report_data(self, writer, data_dir: str, step: int) -> None:
