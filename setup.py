@@ -64,6 +64,7 @@ setup(
             "httpx>=0.27",                     # the studio's API tests
             "schemathesis>=4.0",               # fuzzes the studio's API from its OpenAPI document
             "playwright>=1.45",                # drives Debian's chromium in the studio's browser test
+            "webrtcvad-wheels>=2.0.14",        # Resemblyzer's own silence trimming, the reference of the in-graph one
         ],
     },
     entry_points={

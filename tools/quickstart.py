@@ -23,8 +23,8 @@ flags.DEFINE_integer("speakers", 12, "Synthetic speakers in the corpus.")
 flags.DEFINE_integer("utterances", 40, "Utterances per speaker.")
 flags.DEFINE_string("text", "The quick brown fox jumps over the lazy dog. Voice cloning works on a CPU.",
                     "What the cloned voice says.")
-flags.DEFINE_integer("chunk_steps", 100, "Checkpoint and draw the plots every this many steps; training stops at "
-                     "the first quarter of a chunk after its time is up.")
+flags.DEFINE_integer("chunk_steps", 100, "Log, checkpoint and draw the plots every this many steps; training stops "
+                     "at the end of the chunk in which its time runs out.")
 
 SHARES = {"speaker_encoder": 0.2, "synthesizer": 0.6, "vocoder": 0.2}  # of the training time
 
@@ -35,7 +35,7 @@ def train_for(model: str, config, model_dir: str, data_dir: str, seconds: float,
     from tfclone.training.trainer import Trainer
 
     run = dataclasses.replace(config, train=dataclasses.replace(
-        config.train, train_steps=10 ** 6, checkpoint_every=chunk, summary_every=max(1, chunk // 4), eval_every=chunk))
+        config.train, train_steps=10 ** 6, checkpoint_every=chunk, summary_every=chunk, eval_every=chunk))
     return Trainer(build_task(model, run), model_dir).train(data_dir, max_seconds=seconds).step
 
 

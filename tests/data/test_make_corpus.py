@@ -27,7 +27,8 @@ def test_sentences_are_varied_and_speakable():
         text_to_ids(s)  # raises if nothing speakable
     prompts = asterisk_transcripts()
     assert prompts["digits/7"] == "seven" and len(prompts) > 500
-    assert all("[" not in t for t in prompts.values())
+    assert all("[" not in t and "(" not in t for t in prompts.values())
+    assert not any(name.startswith("silence/") for name in prompts)  # they say nothing
 
 
 def test_corpus_layout_transcripts_and_distinct_speakers(local_corpus):

@@ -11,7 +11,7 @@ from tfclone.audio import mulaw
 from tfclone.audio.features import mel_spectrogram
 from tfclone.audio.synthetic import speech_like
 from tfclone.config import experiment_config
-from tfclone.losses.wavenet import mixture_of_logistics_nll, wavenet_loss
+from tfclone.losses.wavenet import continuous_nll, mixture_of_logistics_nll, wavenet_loss
 from tfclone.models.wavenet import build_wavenet, categorical
 
 
@@ -180,6 +180,31 @@ def test_mixture_of_logistics_sampling_follows_the_mixture():
     np.testing.assert_array_equal(np.round(samples * levels) / levels, samples)  # 16-bit values
 
 
+def test_laplace_and_gaussian_heads_nll_and_sampling():
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    outputs = np.stack([rng.uniform(-0.5, 0.5, (2, 40)), rng.uniform(-6, -1, (2, 40))], axis=-1).astype(np.float32)
+    audio = rng.uniform(-1, 1, (2, 40)).astype(np.float32)
+    mean, scale = outputs[..., 0], np.exp(outputs[..., 1])
+    np.testing.assert_allclose(continuous_nll(outputs, audio, "laplace").numpy(),
+                               -stats.laplace.logpdf(audio, mean, scale), rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(continuous_nll(outputs, audio, "gaussian").numpy(),
+                               -stats.norm.logpdf(audio, mean, scale), rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(wavenet_loss(outputs, audio, output="laplace").numpy(),
+                               -stats.laplace.logpdf(audio, mean, scale).mean(axis=1), rtol=1e-5)
+    n = 40000
+    one = np.tile(np.array([[0.2, np.log(0.05)]], np.float32), (n, 1))
+    for head, spread in (("laplace", lambda s: np.mean(np.abs(s - 0.2))), ("gaussian", np.std)):
+        model = build_wavenet(*(lambda c: (c.audio, c.model))(config(f"model.output={head}")))
+        samples = model.sample(tf.constant(one), seed=tf.constant([3, 4])).numpy()
+        assert abs(samples.mean() - 0.2) < 0.002 and abs(spread(samples) - 0.05) < 0.002, head  # b, sigma
+        cold = model.sample(tf.constant(one), temperature=0.5, seed=tf.constant([3, 4])).numpy()
+        assert abs(spread(cold) - 0.025) < 0.001, head
+        levels = 2 ** 15 - 1
+        np.testing.assert_array_equal(np.round(samples * levels) / levels, samples)  # 16-bit values
+
+
 @pytest.mark.parametrize("xla", [False, True])
 def test_categorical_draws_follow_the_softmax(xla):
     """The generation loop's sampler (inverse CDF, one uniform per row) against the probabilities it is
@@ -209,7 +234,7 @@ def test_mulaw_temperature_sharpens_towards_the_most_likely_class():
     assert np.mean(warm == cold) < 0.2
 
 
-@pytest.mark.parametrize("overrides", ["model.output=mol,model.mixture_components=3",
+@pytest.mark.parametrize("overrides", ["model.output=mol,model.mixture_components=3", "model.output=laplace",
                                        "model.speaker_conditioning=true,model.speaker_embedding_dim=16"])
 def test_incremental_path_equals_the_convolution_for_mol_and_speaker_conditioning(overrides):
     keras.utils.set_random_seed(4)
@@ -237,6 +262,12 @@ def test_mixture_of_logistics_overfits_a_short_clip():
     first, last = overfit("model.output=mol", "mol", 5)
     # NLL per 16-bit sample in nats: a uniform guess is ln(65536) = 11.1; the fit must gain >= 3 nats (measured 3.55).
     assert last < first - 3.0, (first, last)
+
+
+def test_laplace_head_overfits_a_short_clip():
+    first, last = overfit("model.output=laplace", "laplace", 5)
+    # Negative log-density: the scale shrinks as the mean follows the clip (measured 0.89 -> -1.82 nats).
+    assert last < first - 2.0, (first, last)
 
 
 def test_tail_silence_fades_out_after_the_last_loud_frame():

@@ -175,7 +175,9 @@ class VocoderModelConfig(Config):
     residual_channels: int = 64
     gate_channels: int = 64  # each of the tanh and sigmoid halves; configs/vocoder/wide.yaml: 128
     skip_channels: int = 256
-    output: Literal["mulaw", "mol"] = "mulaw"
+    # Output distribution: 256-way mu-law softmax, discretized mixture of logistics, or a single Laplace
+    # (its negative log-likelihood is the L1 loss the seed trained with) or Gaussian over the sample.
+    output: Literal["mulaw", "mol", "laplace", "gaussian"] = "mulaw"
     mulaw_channels: int = 256
     mixture_components: int = 10
     upsample: Literal["transposed", "repeat"] = "transposed"

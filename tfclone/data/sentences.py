@@ -80,7 +80,8 @@ def composed_sentences(count: int, seed: int = 0) -> List[str]:
 
 
 def asterisk_transcripts(path: str = ASTERISK_TRANSCRIPTS) -> Dict[str, str]:
-    """Prompt name (e.g. "digits/7", "vm-deleted") -> transcript, tones and bracketed notes dropped.
+    """Prompt name (e.g. "digits/7", "vm-deleted") -> transcript, tones and bracketed or parenthesised notes
+    dropped (so the silence/N prompts, which say nothing, are left out).
 
     The keypad symbols the prompts read aloud become words ("press * " -> "press star")."""
     if not os.path.isfile(path):
@@ -93,7 +94,8 @@ def asterisk_transcripts(path: str = ASTERISK_TRANSCRIPTS) -> Dict[str, str]:
             if not line or line.startswith(";") or ": " not in line:
                 continue
             name, text = line.split(": ", 1)
-            text = re.sub(r"\[[^\]]*\]", "", text).strip()
+            # Bracketed and parenthesised notes are not spoken ("(10 seconds of silence)", "(note: ...)").
+            text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", text).strip()
             text = text.replace("*", " star ").replace("#", " pound ")
             text = re.sub(r"\s+", " ", text).strip()
             if re.search(r"[A-Za-z0-9]", text):

@@ -3,6 +3,8 @@ a 256-way mu-law softmax or a discretized mixture of logistics (PixelCNN++). Per
 other losses, so the Trainer divides the batch sum by the global batch."""
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from tfclone.audio import mulaw
@@ -32,11 +34,30 @@ def mixture_of_logistics_nll(outputs, audio, bits: int = MOL_BITS):
     return -tf.reduce_logsumexp(log_prob + tf.nn.log_softmax(weights, axis=-1), axis=-1)
 
 
+def continuous_nll(outputs, audio, distribution: str):
+    """Negative log-density of every sample under one Laplace or Gaussian per sample: outputs [..., 2] (mean,
+    log scale), audio [...] -> [...]. Laplace: |x - mean| / b + log 2b, the L1 loss scaled by the learned b;
+    Gaussian: (x - mean)^2 / 2 sigma^2 + log sigma + log(2 pi) / 2. Densities of 16-bit samples (the bin
+    width 2 / 65535 is a constant the comparison of heads must remember: add log(65535 / 2) = 10.4 nats
+    to compare with the discrete heads)."""
+    outputs = tf.cast(outputs, tf.float32)
+    mean, log_scale = outputs[..., 0], tf.maximum(outputs[..., 1], LOG_SCALE_MIN)
+    error = (tf.cast(audio, tf.float32) - mean) * tf.exp(-log_scale)
+    if distribution == "laplace":
+        return tf.abs(error) + log_scale + math.log(2.0)
+    if distribution == "gaussian":
+        return 0.5 * tf.square(error) + log_scale + 0.5 * math.log(2.0 * math.pi)
+    raise ValueError(f"continuous_nll: unknown distribution {distribution!r} (laplace, gaussian)")
+
+
 def wavenet_loss(outputs, audio, channels: int = 256, output: str = "mulaw"):
     """Per-example mean negative log-likelihood of every sample, [B, S, channels], [B, S] -> [B] (nats):
-    cross entropy of the mu-law class, or the discretized mixture of logistics' NLL."""
+    cross entropy of the mu-law class, the discretized mixture of logistics' NLL, or the Laplace / Gaussian
+    negative log-density."""
     if output == "mol":
         return tf.reduce_mean(mixture_of_logistics_nll(outputs, audio), axis=1)
+    if output in ("laplace", "gaussian"):
+        return tf.reduce_mean(continuous_nll(outputs, audio, output), axis=1)
     labels = mulaw.encode(audio, channels)
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, tf.cast(outputs, tf.float32)),
                           axis=1)

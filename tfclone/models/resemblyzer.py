@@ -43,7 +43,7 @@ def resemblyzer_config():
 
     return SpeakerEncoderConfig(model=SpeakerEncoderModelConfig(
         lstm_layers=3, lstm_units=256, lstm_projection=0, embedding_dim=256, final_relu=True,
-        partial_rate=1.3, min_coverage=0.75, volume_normalize_dbfs=-30.0)).validate()
+        partial_rate=1.3, min_coverage=0.75, volume_normalize_dbfs=-30.0, vad_trim=True)).validate()
 
 
 def load_resemblyzer(path: str):

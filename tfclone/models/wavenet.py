@@ -10,9 +10,10 @@ pass through the layer stack: O(layers), never re-running the convolutions. Per 
 inputs go through one matmul with the stacked conv kernel, and the skip and residual 1x1 convs through one.
 `generate_folded` splits one utterance into overlapping segments generated as a batch and cross-faded.
 
-Output heads: a 256-way mu-law softmax (default), or a discretized mixture of logistics over 16-bit samples
-(PixelCNN++, arXiv 1701.05517, as Parallel WaveNet and Deep Voice use it; their losses: tfclone.losses.wavenet;
-the residual block: tfclone.layers.wavenet). Optional global conditioning on
+Output heads: a 256-way mu-law softmax (default), a discretized mixture of logistics over 16-bit samples
+(PixelCNN++, arXiv 1701.05517, as Parallel WaveNet and Deep Voice use it), or one Laplace (the L1 loss of
+the seed's WaveNet, as a likelihood with a learned scale) or Gaussian per sample (ClariNet's single
+Gaussian); their losses: tfclone.losses.wavenet; the residual block: tfclone.layers.wavenet. Optional global conditioning on
 a speaker embedding, projected and added to every gate like the mel (the paper's global conditioning).
 """
 from __future__ import annotations
@@ -60,7 +61,7 @@ class WaveNet(keras.Model):
         self.condition_channels = condition_channels
         self.output_head, self.mixture_components, self.speaker_dim = output, mixture_components, speaker_dim
         self.tail_silence_db, self.log_floor = tail_silence_db, log_floor
-        self.out_channels = mulaw_channels if output == "mulaw" else 3 * mixture_components
+        self.out_channels = {"mulaw": mulaw_channels, "mol": 3 * mixture_components}.get(output, 2)
         self.dilations = [2 ** (i % dilation_cycle) for i in range(layers)]
         if upsample == "transposed":
             self.upsampler = keras.layers.Conv1DTranspose(condition_channels, 2 * hop_length, strides=hop_length,
@@ -123,11 +124,20 @@ class WaveNet(keras.Model):
 
     def sample(self, outputs, temperature=1.0, seed=None):
         """One step's head outputs [B, channels] -> samples [B] in [-1, 1]. `temperature` divides the
-        softmax logits (mu-law) or the mixture weights' logits and multiplies the logistic scales (MoL);
+        softmax logits (mu-law) or the mixture weights' logits and multiplies the logistic scales (MoL), or
+        multiplies the scale of the Laplace or Gaussian;
         0 < temperature < 1 trades variety for fewer clicks."""
         seed = tf.zeros([2], tf.int32) if seed is None else seed
         if self.output_head == "mulaw":
             return mulaw.decode(categorical(outputs / temperature, seed), self.mulaw_channels)
+        if self.output_head in ("laplace", "gaussian"):
+            mean, scale = outputs[:, 0], tf.exp(tf.maximum(outputs[:, 1], LOG_SCALE_MIN))
+            if self.output_head == "laplace":  # inverse CDF of a uniform in (-1/2, 1/2)
+                u = tf.random.stateless_uniform(tf.shape(mean), seed=seed, minval=-0.5 + 1e-6, maxval=0.5 - 1e-6)
+                noise = -tf.sign(u) * tf.math.log1p(-2.0 * tf.abs(u))
+            else:
+                noise = tf.random.stateless_normal(tf.shape(mean), seed=seed)
+            return self.quantize_audio(mean + temperature * scale * noise)
         weights, means, log_scales = tf.split(outputs, 3, axis=-1)
         component = categorical(weights / temperature, seed)[:, None]  # [B, 1]
         mean = tf.gather(means, component, batch_dims=1)[:, 0]
