@@ -120,8 +120,6 @@ def test_in_graph_trimming_closes_the_gap_to_resemblyzers_webrtcvad_on_real_clip
     weights, equal to Resemblyzer within 1e-4 by the test above)."""
     import dataclasses
 
-    import tensorflow as tf
-
     from tfclone.audio import io
     from tfclone.models.resemblyzer import load_resemblyzer
     from tfclone.models.speaker_encoder import embed_utterances
