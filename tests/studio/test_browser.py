@@ -30,8 +30,9 @@ def test_upload_synthesize_and_listen_in_chromium(studio, reference_wav, repo_ro
         page.fill("#text", "Hello from the browser. A second sentence.")
         page.click("#synthesize")
         page.wait_for_function("document.getElementById('result').dataset.seconds", timeout=120_000)
-        page.wait_for_function("document.getElementById('alignment').complete && "
-                               "document.getElementById('alignment').naturalWidth > 0", timeout=60_000)
+        for image in ("alignment", "mel"):  # the two pictures load independently: wait for each
+            page.wait_for_function(f"document.getElementById('{image}').complete && "
+                                   f"document.getElementById('{image}').naturalWidth > 0", timeout=60_000)
         # The audio element's own decoder reads the source: its duration is the synthesized length.
         duration = page.evaluate("""() => new Promise((resolve, reject) => {
             const audio = document.getElementById('result');
