@@ -36,6 +36,7 @@ flags.mark_flag_as_required("out")
 
 def main(argv):
     from tfclone.eval import score
+    from tfclone.eval.judges import SPEAKER_JUDGES
 
     if len(argv) != 2 or argv[1] not in MODES:
         raise app.UsageError(f"give one mode: {' | '.join(MODES)} (got {' '.join(argv[1:]) or 'none'})")
@@ -65,8 +66,9 @@ def main(argv):
         if state != "ran":
             print(f"{judge}: {state}", file=sys.stderr)
     print(json.dumps({system: {k: round(v["mean"], 4) for k, v in entry["figures"].items()}
-                      | {f"{key}_{figure}": round(entry[key][figure], 4) for key in ("sv_eer_resemblyzer", "sv_eer_campplus")
-                         if key in entry for figure in ("eer", "nearest_own_reference")}
+                      | {f"sv_eer_{judge}_{figure}": round(entry[f"sv_eer_{judge}"][figure], 4)
+                         for judge in SPEAKER_JUDGES if f"sv_eer_{judge}" in entry
+                         for figure in ("eer", "nearest_own_reference")}
                       for system, entry in summary["systems"].items()}, indent=1))
     print(f"report: {os.path.join(FLAGS.out, 'index.html')} ({summary['items']} items, {len(summary['failed'])} failed)")
 

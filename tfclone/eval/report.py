@@ -9,11 +9,13 @@ import html
 import os
 from typing import Dict, List
 
+from tfclone.eval.judges import SPEAKER_JUDGES
 from tfclone.fileio import atomic_write_text
 
+_JUDGE_NAMES = {"resemblyzer": "Resemblyzer", "campplus": "CAM++"}  # the speaker judges, as the page names them
 _FIGURE_NAMES = {"wer": "WER", "dnsmos_sig": "DNSMOS SIG", "dnsmos_bak": "DNSMOS BAK", "dnsmos_ovrl": "DNSMOS OVRL",
-                 "similarity_resemblyzer": "cos (Resemblyzer)", "similarity_campplus": "cos (CAM++)", "pesq": "PESQ-wb", "stoi": "STOI", "mcd": "MCD dB",
-                 "seconds": "seconds"}
+                 **{f"similarity_{j}": f"cos ({_JUDGE_NAMES[j]})" for j in SPEAKER_JUDGES},
+                 "pesq": "PESQ-wb", "stoi": "STOI", "mcd": "MCD dB", "seconds": "seconds"}
 _STYLE = """body{font-family:sans-serif;margin:1.5em;color:#222}table{border-collapse:collapse;margin-bottom:1.5em}
 td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:14px}th{background:#f3f3f3}
 .err{color:#c00;font-weight:bold}.del{color:#c00;text-decoration:line-through}img{max-width:420px}
@@ -87,11 +89,12 @@ def write_report(rows: List[Dict], summary: Dict, out_dir: str) -> str:
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8"><title>tfclone-score</title>',
              f"<style>{_STYLE}</style></head><body>", "<h1>tfclone-score</h1>", "<h2>Summary (means)</h2>",
              "<table><tr><th>system</th><th>items</th>"
-             + "".join(f"<th>{_FIGURE_NAMES[k]}</th>" for k in figures) + "<th>SV-EER / nearest own ref. (Resemblyzer)</th><th>(CAM++)</th></tr>"]
+             + "".join(f"<th>{_FIGURE_NAMES[k]}</th>" for k in figures)
+             + "".join(f"<th>SV-EER / nearest own ref. ({_JUDGE_NAMES[j]})</th>" for j in SPEAKER_JUDGES) + "</tr>"]
     for system, entry in summary["systems"].items():
         cells = "".join(f'<td class="num">{_fmt(entry["figures"].get(k, {}).get("mean"))}</td>' for k in figures)
         eer_cells = ""
-        for judge in ("resemblyzer", "campplus"):
+        for judge in SPEAKER_JUDGES:
             eer = entry.get(f"sv_eer_{judge}")
             eer_cells += f'<td>{eer["eer"]:.3f} / {eer["nearest_own_reference"]:.2f}</td>' if eer else "<td></td>"
         parts.append(f"<tr><td>{html.escape(system)}</td><td class=\"num\">{entry['items']}</td>{cells}"

