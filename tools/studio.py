@@ -16,7 +16,8 @@ from absl import flags
 from tfclone.cli import run_tool
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("models", "exported", "The exported/ folder (SavedModels; with --server, their assets).")
+flags.DEFINE_string("models", "pretrained/models", "The models folder: the shipped one (scripts/setup.sh assembles "
+                    "it) or an exported/ folder (SavedModels; with --server, their assets).")
 flags.DEFINE_string("server", None, "HOST:PORT of tensorflow_model_server serving the exports.")
 flags.DEFINE_enum("protocol", "grpc", ["grpc", "rest"], "With --server: TF Serving's gRPC or REST API.")
 flags.DEFINE_enum("vocoder", None, ["hifigan", "vocoder", "griffin_lim"],

@@ -1,5 +1,5 @@
-"""The quick start end to end at a few seconds per model: corpus, three trainings, exports, a cloned wav; and
-a re-run continues each training from its last checkpoint."""
+"""The quick start end to end in seconds: corpus, the synthesizer fine-tuned on the shipped pieces, exports, a
+cloned wav; and a re-run continues training from its last checkpoint."""
 import subprocess
 import sys
 
@@ -8,20 +8,25 @@ import soundfile as sf
 from tfclone.config import experiment_config
 
 
-def test_quickstart_runs_the_whole_pipeline(tmp_path, repo_root):
+def test_quickstart_fine_tunes_the_shipped_synthesizer_and_clones(tmp_path, repo_root):
+    """Corpus (local voices), embeddings by the shipped encoder, the demo synthesizer warm-started from its
+    shipped weights for one chunk, exported beside the shipped HiFi-GAN, a held-out voice cloned."""
     work = tmp_path / "qs"
     result = subprocess.run([sys.executable, "-m", "tools.quickstart", f"--work_dir={work}", "--minutes=0",
-                             "--speakers=10", "--utterances=6", "--chunk_steps=4", "--text=Hello there. Bye."],
+                             "--corpus=local", "--speakers=6", "--utterances=6", "--chunk_steps=3", "--batch_size=4",
+                             "--text=Hello there. Bye."],
                             capture_output=True, text=True, cwd=repo_root, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "steps trained: speaker_encoder 4, synthesizer 4, vocoder 4" in result.stdout, result.stdout
+    assert "synthesizer at step 3" in result.stdout, result.stdout
+    assert "starting from pretrained/demo/synthesizer.npz" in result.stdout
     wav, rate = sf.read(str(work / "cloned.wav"))
-    assert rate == 16000 and len(wav) > 0.25 * rate  # two sentences and a pause at least
-    for name in ("speaker_encoder", "synthesizer", "vocoder", "griffin_lim", "voice_clone"):
+    assert rate == 22050 and len(wav) > 0.25 * rate  # two sentences and a pause at least
+    for name in ("speaker_encoder", "synthesizer", "hifigan"):
         assert (work / "exported" / name / "1" / "saved_model.pb").exists(), name
+    assert (work / "exported" / "hifigan" / "1").resolve() == (repo_root / "pretrained/models/hifigan/1").resolve()
     assert (work / "exported" / "models.config").exists()
     assert (work / "runs" / "synthesizer" / "plots" / "alignment_inference.png").exists()
-    assert "cloned speech:" in result.stdout and "tensorboard --logdir" in result.stdout
+    assert "vocoder hifigan" in result.stdout and "tensorboard --logdir" in result.stdout
 
 
 def test_a_rerun_continues_training_from_the_last_checkpoint(local_shards, tmp_path, repo_root):

