@@ -48,9 +48,50 @@ def _import_tensorflow_quietly() -> None:
         os.close(saved)
 
 
-def run_tool(main, module_name: str) -> None:
+XLA_CACHE_FLAG = "--tf_xla_persistent_cache_directory"
+
+
+def xla_cache_directory() -> str:
+    """Where XLA programs compiled by the inference tools are kept between processes: $TFCLONE_XLA_CACHE
+    (empty: off), else ~/.cache/tfclone/xla/tf-<version> (XDG_CACHE_HOME respected), one folder per
+    TensorFlow version so a program is never read back by another build."""
+    if "TFCLONE_XLA_CACHE" in os.environ:
+        return os.environ["TFCLONE_XLA_CACHE"]
+    from importlib import metadata
+
+    try:
+        version = metadata.version("tensorflow")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tfclone", "xla", f"tf-{version}")
+
+
+def use_xla_cache() -> str:
+    """Turns on TensorFlow's persistent XLA compilation cache (must run before TensorFlow is imported), so
+    a second tfclone-clone process reads HiFi-GAN's and the WaveNet's compiled programs instead of
+    compiling them again. A TF_XLA_FLAGS that already names a cache directory wins. Returns the folder
+    ("" when off)."""
+    flags_now = os.environ.get("TF_XLA_FLAGS", "")
+    if XLA_CACHE_FLAG in flags_now:
+        return flags_now.split(XLA_CACHE_FLAG + "=", 1)[-1].split()[0]
+    directory = xla_cache_directory()
+    if not directory:
+        return ""
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError:
+        return ""  # a read-only home: compile as usual
+    os.environ["TF_XLA_FLAGS"] = f"{flags_now} {XLA_CACHE_FLAG}={directory}".strip()
+    return directory
+
+
+def run_tool(main, module_name: str, xla_cache: bool = False) -> None:
+    """`xla_cache`: the tool runs exported models: keep their compiled XLA programs between processes."""
     from absl import app, flags
 
+    if xla_cache:
+        use_xla_cache()
     quiet = not _verbosity_asked(sys.argv)
     if quiet:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

@@ -82,7 +82,7 @@ def main(argv):
 
 
 def run():
-    run_tool(main, __name__)
+    run_tool(main, __name__, xla_cache=True)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def main(argv):
 
 
 def run():
-    run_tool(main, __name__)
+    run_tool(main, __name__, xla_cache=True)
 
 
 if __name__ == "__main__":
