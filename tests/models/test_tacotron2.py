@@ -78,6 +78,31 @@ def test_padded_batch_equals_each_item_alone(tiny):
                                    alone["alignment"][0, :frames // 3].numpy(), atol=1e-5)
 
 
+def test_xla_compiled_fixed_buffer_decode_equals_infer(tiny):
+    """decode_fixed under jit_compile, on token ids padded wider than the batch needs, then finish(): the same
+    mels, lengths and alignments as infer, with items stopping at different steps. (A growable TensorArray
+    under XLA silently returns nothing: this is why decode_fixed exists.)"""
+    keras.utils.set_random_seed(4)
+    model = build_tacotron2(40, tiny.audio, tiny.model)
+    batch = inputs(np.random.default_rng(4), [9, 4, 6], 12)
+    ids = tf.pad(batch["token_ids"], [[0, 0], [0, 7]])  # width 16: the export pads to a multiple of 16
+    lengths_seen = set()
+    for threshold in (0.3, 0.5, 0.7):  # the threshold is read when tracing: one compiled function each
+        model.stop_threshold = threshold
+        compiled = tf.function(lambda i, n, e: model.decode_fixed(i, n, e, prenet_dropout=False), jit_compile=True)
+        expected = model.infer(batch["token_ids"], batch["token_length"], batch["speaker_embedding"],
+                               prenet_dropout=False)
+        frames, lengths, alignment, steps = compiled(ids, batch["token_length"], batch["speaker_embedding"])
+        assert frames.shape[1] == model.r * int(model.max_steps(16))  # the whole buffer comes back
+        got = model.finish(frames[:, :int(steps) * model.r], lengths, alignment[:, :int(steps), :9])
+        np.testing.assert_array_equal(got["mel_length"].numpy(), expected["mel_length"].numpy())
+        np.testing.assert_allclose(got["mel"].numpy(), expected["mel"].numpy(), atol=1e-4)
+        np.testing.assert_allclose(got["alignment"].numpy(), expected["alignment"].numpy(), atol=1e-5)
+        lengths_seen.update(int(n) for n in expected["mel_length"])
+    model.stop_threshold = tiny.model.stop_threshold
+    assert len(lengths_seen) >= 2, lengths_seen  # items (or thresholds) stopped at different steps
+
+
 def test_loss_terms_against_numpy():
     rng = np.random.default_rng(2)
     pred, target = rng.standard_normal((2, 7, 4)), rng.standard_normal((2, 7, 4))

@@ -17,6 +17,9 @@ from tfclone.text import text_to_ids
 from tfclone.text.symbols import SymbolTable
 
 
+PAD_TOKENS = 16
+
+
 class SynthesizerModule(tf.Module):
     def __init__(self, model, config: SynthesizerConfig, prenet_dropout: bool = True):
         super().__init__(name="synthesizer")
@@ -28,8 +31,21 @@ class SynthesizerModule(tf.Module):
             tf.TensorSpec([None], tf.int32, name="token_length"),
             tf.TensorSpec([None, dim], tf.float32, name="speaker_embedding")])
 
+        self._xla = bool(config.model.xla)
+        self._decode_fixed = tf.function(
+            lambda ids, n, e: model.decode_fixed(ids, n, e, prenet_dropout=prenet_dropout), jit_compile=True)
+
     def _serve(self, token_ids, token_length, speaker_embedding):
-        out = self.model.infer(token_ids, token_length, speaker_embedding, prenet_dropout=self._prenet_dropout)
+        if self._xla:
+            # XLA compiles one program per input shape: the token width is padded to a multiple of
+            # PAD_TOKENS (the mask ignores the padding) so that one program serves a range of widths.
+            width = tf.shape(token_ids)[1]
+            padded = (width + PAD_TOKENS - 1) // PAD_TOKENS * PAD_TOKENS
+            token_ids = tf.pad(token_ids, [[0, 0], [0, padded - width]])
+            frames, lengths, alignment, steps = self._decode_fixed(token_ids, token_length, speaker_embedding)
+            out = self.model.finish(frames[:, :steps * self.model.r], lengths, alignment[:, :steps, :width])
+        else:
+            out = self.model.infer(token_ids, token_length, speaker_embedding, prenet_dropout=self._prenet_dropout)
         return {"mel": tf.identity(out["mel"], name="mel"), "mel_length": tf.identity(out["mel_length"], name="mel_length"),
                 "alignment": tf.identity(out["alignment"], name="alignment")}
 

@@ -117,18 +117,23 @@ class Tacotron2(keras.Model):
         return frames, stop, new_state
 
     def _decode(self, memory, mask, max_steps, teacher_frames=None, training=False, dropout_seed=None,
-                always_dropout=True):
+                always_dropout=True, buffer_steps=None):
         """The decode loop. teacher_frames [B, steps, n_mels] (teacher forcing) or None (free running:
         stop when every item's stop probability passed the threshold, or at max_steps).
         Returns frames [B, steps * r, n_mels], stop logits [B, steps], alignment [B, steps, T], lengths [B]
-        (decoder steps up to and including each item's first stop)."""
+        (decoder steps up to and including each item's first stop).
+        `buffer_steps` (>= max_steps; a compile-time constant under XLA): write into fixed-size buffers of that many steps and
+        return them whole, steps past the loop's end zero, plus the number of steps run as a fifth value.
+        XLA needs this: it compiles growable TensorArrays into empty outputs, silently."""
         batch, max_tokens = tf.shape(memory)[0], tf.shape(memory)[1]
         processed = self.attention.process_memory(memory)
         free_running = teacher_frames is None
         state = self._initial_state(batch, max_tokens, memory)
-        frames_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        stops_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
-        align_ta = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        if buffer_steps is None:
+            frames_ta, stops_ta, align_ta = (tf.TensorArray(tf.float32, size=0, dynamic_size=True) for _ in range(3))
+        else:
+            frames_ta, stops_ta, align_ta = (tf.TensorArray(tf.float32, size=buffer_steps, element_shape=shape)
+                                             for shape in ([None, self.r * self.n_mels], [None], [None, None]))
         previous = tf.zeros([batch, self.n_mels], memory.dtype)  # the <GO> frame
         finished = tf.zeros([batch], tf.bool)
         lengths = tf.fill([batch], max_steps)
@@ -157,13 +162,15 @@ class Tacotron2(keras.Model):
             previous = tf.cast(teacher_frames[:, 0], memory.dtype)
         loop = tf.while_loop(condition, body, (tf.constant(0), previous, state, finished, lengths,
                                                frames_ta, stops_ta, align_ta),
-                             maximum_iterations=max_steps)
-        _, _, _, _, lengths, frames_ta, stops_ta, align_ta = loop
+                             maximum_iterations=max_steps if buffer_steps is None else buffer_steps)
+        ran, _, _, _, lengths, frames_ta, stops_ta, align_ta = loop
         frames = tf.transpose(frames_ta.stack(), [1, 0, 2])  # [B, steps, r * n_mels]
         steps = tf.shape(frames)[1]
         frames = tf.reshape(frames, [batch, steps * self.r, self.n_mels])
         stops = tf.transpose(stops_ta.stack(), [1, 0])  # [B, steps]
         alignment = tf.transpose(align_ta.stack(), [1, 0, 2])  # [B, steps, T]
+        if buffer_steps is not None:
+            return frames, stops, alignment, tf.minimum(lengths, ran), ran
         return frames, stops, alignment, tf.minimum(lengths, steps)
 
     def apply_postnet(self, mel, training=False):
@@ -197,15 +204,40 @@ class Tacotron2(keras.Model):
         deterministic; a dropout_seed makes the dropout masks reproducible (stateless)."""
         memory, mask = self.encode(token_ids, token_length, speaker_embedding, training=False)
         if max_steps is None:
-            bound = tf.cast(tf.reduce_max(token_length), tf.float32) * self.max_decoder_steps_per_token
-            max_steps = tf.cast(tf.math.ceil(bound / self.r), tf.int32) + 1
+            max_steps = self.max_steps(tf.reduce_max(token_length))
         frames, _, alignment, lengths = self._decode(memory, mask, max_steps, None, False, dropout_seed,
                                                      always_dropout=prenet_dropout)
+        return self.finish(frames, lengths, alignment)
+
+    def max_steps(self, tokens):
+        """The decoder's step limit for `tokens` input tokens (max_decoder_steps_per_token frames each)."""
+        # Integer ceil-division: a float division rounds differently under XLA (times the reciprocal).
+        frames = tf.cast(tf.math.ceil(tf.cast(tokens, tf.float32) * self.max_decoder_steps_per_token), tf.int32)
+        return (frames + self.r - 1) // self.r + 1
+
+    def finish(self, frames, lengths, alignment):
+        """Decoder frames [B, steps * r, n_mels] -> infer's outputs: the postnet, padding past each length."""
         mel = self.apply_postnet(frames)
         mel_length = lengths * self.r
         valid = tf.sequence_mask(mel_length, tf.shape(mel)[1])[..., None]
         mel = tf.where(valid, mel, self.pad_value)
         return {"mel": mel, "mel_length": mel_length, "alignment": alignment}
+
+    def decode_fixed(self, token_ids, token_length, speaker_embedding, prenet_dropout: bool = True,
+                     dropout_seed: Optional[tf.Tensor] = None):
+        """The free-running decode loop in a form XLA compiles (jit_compile=True), batched: fixed-size
+        buffers of max_steps(T) steps, T the token width (pad token_ids to a few bucket widths so that
+        compiled programs are reused), the loop still ending when every item stopped or at the
+        longest item's own limit. Returns (frames [B, buffer * r, n_mels], lengths [B] in steps, alignment
+        [B, buffer, T], steps run); `finish(frames[:, :steps * r], lengths, alignment[:, :steps])` then
+        equals `infer` (the slicing and the postnet stay outside the compiled program)."""
+        memory, mask = self.encode(token_ids, token_length, speaker_embedding, training=False)
+        # From the token width, which XLA knows when it compiles: a compile-time constant there.
+        buffer = self.max_steps(tf.shape(token_ids)[1])
+        frames, _, alignment, lengths, steps = self._decode(
+            memory, mask, self.max_steps(tf.reduce_max(token_length)), None, False, dropout_seed,
+            always_dropout=prenet_dropout, buffer_steps=buffer)
+        return frames, lengths, alignment, steps
 
     def get_config(self):
         return {**super().get_config(), "num_symbols": self.num_symbols, "n_mels": self.n_mels,
