@@ -1,8 +1,10 @@
-"""Tacotron 2 free-running decoder speed on CPU: mel frames per second at batch 1 and batch 8, for the
-tiny and the paper-size config, with the real-time factor (seconds of audio made per second). The
-decoder is forced to run a fixed number of steps (stop threshold 1.0) so every item costs the same.
+"""Tacotron 2 free-running decoder speed on CPU: mel frames per second at batch 1 and batch 8, for the tiny,
+demo and paper-size configs, plain graph beside XLA (the exported decode: `decode_fixed` under jit_compile,
+then `finish`), with the real-time factor (seconds of audio made per second). The decoder is forced to
+run a fixed number of steps (stop threshold ~1) so every item costs the same. Weights are random: speed
+does not depend on them.
 
-    python benchmarks/synthesizer_speed.py [--steps 100]
+    python benchmarks/synthesizer_speed.py [--steps 100] [--configs tiny,demo,base]
 """
 import os
 import time
@@ -11,7 +13,19 @@ from absl import app, flags
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 100, "Decoder steps per call.")
-flags.DEFINE_integer("tokens", 60, "Input tokens per item.")
+flags.DEFINE_integer("tokens", 64, "Input tokens per item (a multiple of 16, as the export pads to).")
+flags.DEFINE_list("configs", ["tiny", "demo", "base"], "Synthesizer configs (configs/synthesizer/<name>.yaml).")
+flags.DEFINE_list("batches", ["1", "8"], "Batch sizes.")
+flags.DEFINE_float("min_time", 8.0, "Seconds to time each case for (at least two calls).")
+
+
+def timed(fn, *args):
+    fn(*args)  # trace / compile
+    began, calls = time.perf_counter(), 0
+    while time.perf_counter() - began < FLAGS.min_time or calls < 2:
+        fn(*args)
+        calls += 1
+    return (time.perf_counter() - began) / calls
 
 
 def main(argv):
@@ -22,25 +36,32 @@ def main(argv):
     from tfclone.config import experiment_config
     from tfclone.models.tacotron2 import build_tacotron2
 
-    print(f"{'config':<8}{'batch':>6}{'frames/s':>12}{'x real time':>13}{'s/call':>9}")
-    for name, files in (("tiny", ["configs/synthesizer/tiny.yaml"]), ("base", ["configs/synthesizer/base.yaml"])):
-        config = experiment_config("synthesizer", files, "model.stop_threshold=0.999999")
+    print(f"{'config':<8}{'batch':>6}{'graph':>7}{'frames/s':>12}{'x real time':>13}{'s/call':>9}")
+    for name in FLAGS.configs:
+        # Steps per token chosen so that max_steps(tokens) is exactly --steps.
+        per_token = (FLAGS.steps - 1) * 1.0 / FLAGS.tokens
+        config = experiment_config("synthesizer", [f"configs/synthesizer/{name}.yaml"], "model.stop_threshold=0.999999")
+        r = config.model.reduction_factor
+        config = experiment_config("synthesizer", [f"configs/synthesizer/{name}.yaml"],
+                                   f"model.stop_threshold=0.999999,model.max_decoder_steps_per_token={per_token * r}")
         model = build_tacotron2(123, config.audio, config.model)
-        infer = tf.function(lambda ids, n, e: model.infer(ids, n, e, max_steps=FLAGS.steps)["mel_length"])
-        for batch in (1, 8):
+        plain = tf.function(lambda ids, n, e: model.infer(ids, n, e)["mel_length"])
+        fixed = tf.function(lambda ids, n, e: model.decode_fixed(ids, n, e), jit_compile=True)
+
+        def xla(ids, n, e):
+            frames, lengths, alignment, steps = fixed(ids, n, e)
+            return model.finish(frames[:, :steps * r], lengths, alignment[:, :steps])["mel_length"]
+
+        for batch in map(int, FLAGS.batches):
             ids = tf.constant(np.random.default_rng(0).integers(3, 120, (batch, FLAGS.tokens)), tf.int32)
             lengths = tf.fill([batch], FLAGS.tokens)
             emb = tf.random.normal([batch, 256])
-            infer(ids, lengths, emb)  # trace
-            began, calls = time.perf_counter(), 0
-            while time.perf_counter() - began < 10 or calls < 2:
-                infer(ids, lengths, emb)
-                calls += 1
-            seconds = (time.perf_counter() - began) / calls
-            frames = batch * FLAGS.steps * config.model.reduction_factor
-            rate = frames / seconds
-            realtime = rate * config.audio.hop_length / config.audio.sample_rate
-            print(f"{name:<8}{batch:>6}{rate:>12.0f}{realtime:>13.2f}{seconds:>9.3f}")
+            for graph, fn in (("plain", plain), ("XLA", xla)):
+                frames = int(tf.reduce_sum(fn(ids, lengths, emb)))
+                seconds = timed(fn, ids, lengths, emb)
+                rate = frames / seconds
+                realtime = rate * config.audio.hop_length / config.audio.sample_rate
+                print(f"{name:<8}{batch:>6}{graph:>7}{rate:>12.0f}{realtime:>13.2f}{seconds:>9.3f}", flush=True)
 
 
 if __name__ == "__main__":

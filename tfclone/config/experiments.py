@@ -139,8 +139,9 @@ class SynthesizerModelConfig(Config):
     guided_attention_sigma: float = 0.2
     guided_attention_weight: float = 1.0
     guided_attention_decay_steps: int = 0  # weight halves every this many steps; 0 keeps it constant
-    # Export only: jit_compile the free-running decode loop (fixed-size buffers; token widths padded to a
-    # multiple of 16 so that compiled programs are reused). TF Serving: --xla_cpu_compilation_enabled.
+    # Export only: jit_compile the free-running decode loop for batches of 1-2 (fixed-size buffers; token
+    # widths padded to a multiple of 16 so that compiled programs are reused); larger batches run the plain
+    # graph, which is faster there. TF Serving: --xla_cpu_compilation_enabled.
     xla: bool = True
 
     def _check(self, prefix: str) -> None:

@@ -18,6 +18,7 @@ from tfclone.text.symbols import SymbolTable
 
 
 PAD_TOKENS = 16
+XLA_MAX_BATCH = 2  # larger batches decode in the plain graph
 
 
 class SynthesizerModule(tf.Module):
@@ -35,17 +36,27 @@ class SynthesizerModule(tf.Module):
         self._decode_fixed = tf.function(
             lambda ids, n, e: model.decode_fixed(ids, n, e, prenet_dropout=prenet_dropout), jit_compile=True)
 
+    def _compiled(self, token_ids, token_length, speaker_embedding):
+        # XLA compiles one program per input shape: the token width is padded to a multiple of PAD_TOKENS
+        # (the mask ignores the padding) so that one program serves a range of widths.
+        width = tf.shape(token_ids)[1]
+        padded = (width + PAD_TOKENS - 1) // PAD_TOKENS * PAD_TOKENS
+        token_ids = tf.pad(token_ids, [[0, 0], [0, padded - width]])
+        frames, lengths, alignment, steps = self._decode_fixed(token_ids, token_length, speaker_embedding)
+        return self.model.finish(frames[:, :steps * self.model.r], lengths, alignment[:, :steps, :width])
+
+    def _plain(self, token_ids, token_length, speaker_embedding):
+        return self.model.infer(token_ids, token_length, speaker_embedding, prenet_dropout=self._prenet_dropout)
+
     def _serve(self, token_ids, token_length, speaker_embedding):
+        args = (token_ids, token_length, speaker_embedding)
         if self._xla:
-            # XLA compiles one program per input shape: the token width is padded to a multiple of
-            # PAD_TOKENS (the mask ignores the padding) so that one program serves a range of widths.
-            width = tf.shape(token_ids)[1]
-            padded = (width + PAD_TOKENS - 1) // PAD_TOKENS * PAD_TOKENS
-            token_ids = tf.pad(token_ids, [[0, 0], [0, padded - width]])
-            frames, lengths, alignment, steps = self._decode_fixed(token_ids, token_length, speaker_embedding)
-            out = self.model.finish(frames[:, :steps * self.model.r], lengths, alignment[:, :steps, :width])
+            # XLA pays at small batches only (benchmarks/synthesizer_speed.py, demo config: batch 1 2.2x
+            # faster, 2 1.2x, 4 and 8 slower than the plain graph's oneDNN kernels).
+            out = tf.cond(tf.shape(token_ids)[0] <= XLA_MAX_BATCH, lambda: self._compiled(*args),
+                          lambda: self._plain(*args))
         else:
-            out = self.model.infer(token_ids, token_length, speaker_embedding, prenet_dropout=self._prenet_dropout)
+            out = self._plain(*args)
         return {"mel": tf.identity(out["mel"], name="mel"), "mel_length": tf.identity(out["mel_length"], name="mel_length"),
                 "alignment": tf.identity(out["alignment"], name="alignment")}
 
