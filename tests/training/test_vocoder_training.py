@@ -98,11 +98,11 @@ def test_griffin_lim_export_serves_the_vocoder_signature(tmp_path, repo_root):
                             capture_output=True, text=True, cwd=repo_root)
     assert result.returncode == 0, result.stderr[-2000:]
     signature = tf.saved_model.load(str(tmp_path / "exported" / "griffin_lim" / "1")).signatures["serving_default"]
-    # The vocoder contract of DESIGN.md: mel f32[B,F,n_mels], mel_length i32[B] -> audio, audio_length (the
-    # signature leaves every dimension open, as the WaveNet's and HiFi-GAN's do).
+    # The vocoder contract of DESIGN.md: mel f32[B,F,80], mel_length i32[B] -> audio, audio_length (the
+    # WaveNet's and HiFi-GAN's declare the same).
     _, inputs = signature.structured_input_signature
     assert {k: (v.dtype, v.shape.as_list()) for k, v in inputs.items()} == {
-        "mel": (tf.float32, [None, None, None]), "mel_length": (tf.int32, [None])}
+        "mel": (tf.float32, [None, None, 80]), "mel_length": (tf.int32, [None])}
     assert set(signature.structured_outputs) == {"audio", "audio_length"}
 
     config = experiment_config("vocoder", ["configs/vocoder/tiny.yaml"])

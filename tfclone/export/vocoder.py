@@ -14,13 +14,12 @@ from tfclone.config import VocoderConfig
 from tfclone.export import base
 from tfclone.models.wavenet import build_wavenet
 
-_SIGNATURE = [tf.TensorSpec([None, None, None], tf.float32, name="mel"),
-              tf.TensorSpec([None], tf.int32, name="mel_length")]
-
-
-def signature(config: VocoderConfig):
-    spec = list(_SIGNATURE)
-    if config.model.speaker_conditioning:
+def signature(config):
+    """serving_default's inputs for a vocoder config (WaveNet's, HiFi-GAN's, or Griffin-Lim's): mel
+    f32[B, F, n_mels], mel_length i32[B], and speaker_embedding f32[B, D] for a speaker-conditioned WaveNet."""
+    spec = [tf.TensorSpec([None, None, config.audio.n_mels], tf.float32, name="mel"),
+            tf.TensorSpec([None], tf.int32, name="mel_length")]
+    if getattr(config.model, "speaker_conditioning", False):
         spec.append(tf.TensorSpec([None, config.model.speaker_embedding_dim], tf.float32, name="speaker_embedding"))
     return spec
 
@@ -105,7 +104,7 @@ class GriffinLimModule(VocoderModule):
     def __init__(self, config, iterations: int = 32):
         super().__init__(config, name="griffin_lim")
         self._iterations = iterations
-        self.serve = tf.function(self._serve, input_signature=_SIGNATURE)
+        self.serve = tf.function(self._serve, input_signature=signature(config))
 
     def _serve(self, mel, mel_length):
         cfg = self._config.audio
@@ -145,7 +144,7 @@ class HifiganModule(VocoderModule):
         super().__init__(config, name="hifigan")
         self.model = model
         self._generate = tf.function(lambda mel: model(mel), jit_compile=bool(config.model.xla))
-        self.serve = tf.function(self._serve, input_signature=_SIGNATURE)
+        self.serve = tf.function(self._serve, input_signature=signature(config))
 
     def _serve(self, mel, mel_length):
         hop, silence = self._config.audio.hop_length, self._config.audio.silence
