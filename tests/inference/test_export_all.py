@@ -107,6 +107,21 @@ def test_clone_speed_benchmark_smoke_run(exported, repo_root, reference_wav):
                         r"peak memory [0-9.]+ GiB", lines[-1]), lines[-1]
 
 
+def test_synthesizer_robustness_benchmark_smoke_run(exported, repo_root, reference_wav):
+    """benchmarks/synthesizer_robustness.py reads its sentences through the exported models and prints one
+    row per sentence and its summary line (the untrained tiny synthesizer's figures mean nothing)."""
+    result = subprocess.run([sys.executable, "benchmarks/synthesizer_robustness.py", f"--models={exported}",
+                             f"--reference={reference_wav}", "--limit=2"],
+                            capture_output=True, text=True, cwd=repo_root, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import re
+
+    lines = result.stdout.strip().splitlines()
+    assert len([line for line in lines if line.rstrip().endswith(("Yes.", "Hello."))]) == 2, result.stdout
+    assert re.fullmatch(r"robustness: [0-2]/2 stopped before the cap, [0-2]/2 diagonal >= 0\.8, frames per token "
+                        r"median [0-9.]+, WER mean -", lines[-1]), lines[-1]
+
+
 def test_score_clone_mode_runs_on_exported_models(exported, repo_root, tmp_path):
     """tfclone-score clone on the tiny exports: every voice says every sentence through the runner, the
     voices with a transcript are scored as ground truth, the SV-EER is taken over the voices. (CAM++ and
