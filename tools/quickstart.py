@@ -26,8 +26,8 @@ flags.DEFINE_string("work_dir", "quickstart", "Where the corpus, model_dir and e
 flags.DEFINE_float("minutes", 15.0, "Total time budget; training gets what corpus making and export leave.")
 flags.DEFINE_enum("corpus", "auto", ["auto", "kokoro", "local"], "Kokoro-82M voices (needs `scripts/setup.sh "
                   "--kokoro`), the local synthesizers' voices, or auto: Kokoro when its pieces are present.")
-flags.DEFINE_integer("speakers", 10, "Voices in the corpus (two are held out to clone).")
-flags.DEFINE_integer("utterances", 24, "Utterances per voice.")
+flags.DEFINE_integer("speakers", 8, "Voices in the corpus (one or two are held out to clone).")
+flags.DEFINE_integer("utterances", 16, "Utterances per voice (Kokoro: ~2 s each on 2 cores).")
 flags.DEFINE_string("pretrained_dir", "pretrained", "The wheels, pretrained/demo/ and the shipped models folder.")
 flags.DEFINE_string("models", None, "The shipped models folder whose encoder and HiFi-GAN are used (default "
                     "<pretrained_dir>/models, assembled by scripts/setup.sh).")
