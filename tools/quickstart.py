@@ -8,7 +8,8 @@ clone a held-out voice saying a new sentence.
 
 The minutes go to the synthesizer alone: the encoder and the vocoder are pretrained, and training them
 from scratch would take days, not minutes. Warm-started from pretrained/demo/synthesizer.npz, it speaks
-from the first step; --nowarm_start trains from scratch (Tacotron needs hours to align on 2 cores). Every
+as well as the shipped synthesizer does (which is still in training, issue 17); --nowarm_start trains from
+scratch (Tacotron needs hours to align on 2 cores). Every
 stage leaves its evidence: the wav, TensorBoard logs and the attention alignment picture. A re-run in the
 same --work_dir continues training where it stopped.
 """
