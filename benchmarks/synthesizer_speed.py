@@ -7,9 +7,10 @@ does not depend on them.
     python benchmarks/synthesizer_speed.py [--steps 100] [--configs tiny,demo,base]
 """
 import os
-import time
 
 from absl import app, flags
+
+import timing  # benchmarks/timing.py (this folder is on sys.path when a benchmark runs)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_integer("steps", 100, "Decoder steps per call.")
@@ -20,12 +21,7 @@ flags.DEFINE_float("min_time", 8.0, "Seconds to time each case for (at least two
 
 
 def timed(fn, *args):
-    fn(*args)  # trace / compile
-    began, calls = time.perf_counter(), 0
-    while time.perf_counter() - began < FLAGS.min_time or calls < 2:
-        fn(*args)
-        calls += 1
-    return (time.perf_counter() - began) / calls
+    return timing.timed(fn, *args, min_time=FLAGS.min_time)
 
 
 def main(argv):
@@ -38,13 +34,11 @@ def main(argv):
 
     print(f"{'config':<8}{'batch':>6}{'graph':>7}{'frames/s':>12}{'x real time':>13}{'s/call':>9}")
     for name in FLAGS.configs:
-        # Steps per token chosen so that max_steps(tokens) is exactly --steps.
-        per_token = (FLAGS.steps - 1) * 1.0 / FLAGS.tokens
         config = experiment_config("synthesizer", [f"configs/synthesizer/{name}.yaml"], "model.stop_threshold=0.999999")
         r = config.model.reduction_factor
-        config = experiment_config("synthesizer", [f"configs/synthesizer/{name}.yaml"],
-                                   f"model.stop_threshold=0.999999,model.max_decoder_steps_per_token={per_token * r}")
         model = build_tacotron2(123, config.audio, config.model)
+        # Frames per token chosen so that max_steps(tokens) is exactly --steps (read when tracing).
+        model.max_decoder_steps_per_token = (FLAGS.steps - 1) * r / FLAGS.tokens
         plain = tf.function(lambda ids, n, e: model.infer(ids, n, e)["mel_length"])
         fixed = tf.function(lambda ids, n, e: model.decode_fixed(ids, n, e), jit_compile=True)
 

@@ -19,9 +19,10 @@ machine reaches on one large float32 matmul. Weights are random: speed does not 
     python benchmarks/vocoder_speed.py [--config configs/vocoder/base.yaml] [--seconds 5] [--nowavenet]
 """
 import os
-import time
 
 from absl import app, flags
+
+import timing  # benchmarks/timing.py (this folder is on sys.path when a benchmark runs)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("config", "configs/vocoder/base.yaml", "Vocoder config.")
@@ -72,12 +73,7 @@ def time_hifigan(report, flops_rate):
 
 
 def timed(fn, *args):
-    fn(*args)  # trace / compile
-    began, calls = time.perf_counter(), 0
-    while time.perf_counter() - began < FLAGS.min_time or calls < 2:
-        fn(*args)
-        calls += 1
-    return (time.perf_counter() - began) / calls
+    return timing.timed(fn, *args, min_time=FLAGS.min_time)
 
 
 def macs_per_sample(model) -> int:

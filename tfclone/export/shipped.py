@@ -148,5 +148,5 @@ def assemble(pretrained_dir: str = "pretrained", out_dir: Optional[str] = None, 
     from tfclone.serving.config import Batching, write_serving_configs
 
     # The serving config names absolute base paths: written where the folder now lives.
-    return {name: os.path.join(out_dir, os.path.relpath(path, staging)) for name, path in paths.items()
-            if path.startswith(staging)} | write_serving_configs(out_dir, Batching.up_to(8))
+    return {name: os.path.join(out_dir, os.path.relpath(path, staging)) for name, path in paths.items()} \
+        | write_serving_configs(out_dir, Batching.up_to(8))
