@@ -158,3 +158,20 @@ def test_resume_refuses_another_model_but_not_other_generation_settings(tmp_path
                     "model.generation_loops=3,model.temperature=0.7"), str(tmp_path))
     with pytest.raises(TrainingError, match=r"another `model` config \(layers: 8 -> 4\)"):
         Trainer(vocoder("model.layers=4"), str(tmp_path))
+
+
+def test_synthesizer_resumes_after_loss_weights_change_but_not_sizes(tmp_path, repo_root):
+    """The guided-attention and stop weights and the inference bounds only feed the loss or generation."""
+    from tfclone.config import experiment_config
+    from tfclone.tasks import build_task
+
+    def synthesizer(overrides):
+        return build_task("synthesizer", experiment_config(
+            "synthesizer", [str(repo_root / "configs/synthesizer/tiny.yaml")], overrides))
+
+    Trainer(synthesizer(""), str(tmp_path))
+    Trainer(synthesizer("model.guided_attention_weight=30.0,model.guided_attention_decay_steps=4000,"
+                        "model.stop_positive_weight=2.0,model.max_decoder_steps_per_token=4.0,model.xla=false"),
+            str(tmp_path))
+    with pytest.raises(TrainingError, match=r"another `model` config \(decoder_lstm_units: 256 -> 128\)"):
+        Trainer(synthesizer("model.decoder_lstm_units=128"), str(tmp_path))

@@ -144,6 +144,13 @@ class SynthesizerModelConfig(Config):
     # graph, which is faster there. TF Serving: --xla_cpu_compilation_enabled.
     xla: bool = True
 
+    # Read only by inference or by the loss: a training run resumes after any of them changes (e.g. a
+    # stronger guided-attention term for a run that does not align).
+    GENERATION_FIELDS = ("stop_threshold", "max_decoder_steps_per_token", "attention_window_back",
+                         "attention_window_ahead", "xla")
+    LOSS_FIELDS = ("stop_positive_weight", "guided_attention_sigma", "guided_attention_weight",
+                   "guided_attention_decay_steps")
+
     def _check(self, prefix: str) -> None:
         self._require_positive(prefix, "symbol_embedding_dim", "encoder_conv_channels", "encoder_conv_kernel",
                                "encoder_lstm_units", "speaker_embedding_dim", "attention_dim",

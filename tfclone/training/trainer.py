@@ -66,11 +66,11 @@ def weights_digest(variables) -> str:
 
 def _changed_fields(previous, current) -> list:
     """The fields of a config section that differ ("name: old -> new"), leaving out the ones only generation
-    reads (a section's GENERATION_FIELDS: sampling temperature, folding, XLA), which do not change the
-    weights, so a run resumes after they change."""
+    reads (a section's GENERATION_FIELDS: sampling temperature, folding, XLA) or only the loss reads (its
+    LOSS_FIELDS: loss weights), which do not shape the weights, so a run resumes after they change."""
     if previous is None or current is None or not dataclasses.is_dataclass(current):
         return [] if previous == current else ["section"]
-    ignore = getattr(type(current), "GENERATION_FIELDS", ())
+    ignore = getattr(type(current), "GENERATION_FIELDS", ()) + getattr(type(current), "LOSS_FIELDS", ())
     return [f"{f.name}: {getattr(previous, f.name)!r} -> {getattr(current, f.name)!r}"
             for f in dataclasses.fields(current)
             if f.name not in ignore and getattr(previous, f.name) != getattr(current, f.name)]
