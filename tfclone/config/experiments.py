@@ -252,7 +252,9 @@ class HifiganModelConfig(Config):
     upsample_initial_channel: int = 512
     resblock_kernel_sizes: Tuple[int, ...] = (3, 7, 11)
     resblock_dilation_sizes: Tuple[Tuple[int, ...], ...] = ((1, 3, 5), (1, 3, 5), (1, 3, 5))
-    xla: bool = True  # jit_compile the exported generator
+    # jit_compile the exported generator. Off: XLA is no faster here (benchmarks/vocoder_speed.py: plain 1.10x,
+    # XLA 1.06x real time, both at the matmul bound) and compiles once per 32-frame length range (~2-6 s).
+    xla: bool = False
 
     def _check(self, prefix: str) -> None:
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
