@@ -5,7 +5,10 @@ WaveNet, griffin_lim), after a warm-up call:
   sentence     one ~5 s sentence at batch 1: time per stage (speaker encoder, synthesizer, vocoder, file
                write), real-time factor (compute seconds / audio seconds)
   paragraph    ten sentences, batched as tfclone-clone does
-  first audio  --stream: from the call to the first sentence's waveform (batch 1)
+  first audio  from the call to the first audio a player gets: Cloner.stream's first piece (what
+               `tfclone-clone --out -` writes first; with HiFi-GAN a head of the first sentence), and the
+               first whole sentence (what `--stream` writes as <out>-001.wav)
+  encoder      the speaker encoder on a 10 s clip (the reference repeated), preprocessing included
 and once, for the default vocoder, as a user runs it:
   cold start   process start of `tfclone-clone` to the written file (loading and compiling included)
   peak memory  the largest resident set of this process (all vocoders loaded) and of the cold process
@@ -74,12 +77,10 @@ def stage_times(cloner, text):
         token_ids[i, :len(ids)] = ids
     speaker = np.repeat(embedding[None].astype(np.float32), len(pieces), axis=0)
     began = time.perf_counter()
-    mel = cloner.backend.run("synthesizer", {"token_ids": token_ids, "token_length": lengths,
-                                             "speaker_embedding": speaker})
+    mel = cloner.decode(speaker, [ids for _, ids in pieces])
     times["synthesizer"] = time.perf_counter() - began
     began = time.perf_counter()
-    audio = cloner.backend.run(cloner.vocoder, {"mel": mel["mel"].astype(np.float32),
-                                                "mel_length": mel["mel_length"].astype(np.int32)})
+    audio = cloner.vocode(mel["mel"], mel["mel_length"], speaker=speaker)
     times["vocoder"] = time.perf_counter() - began
     waves = [audio["audio"][i, :int(audio["audio_length"][i])] for i in range(len(pieces))]
     joined = cloner.join(waves)
@@ -90,11 +91,33 @@ def stage_times(cloner, text):
     return times, len(joined) / cloner.sample_rate
 
 
-def first_audio(cloner, text) -> float:
+def first_audio(cloner, text) -> tuple:
+    """(seconds to Cloner.stream's first piece, seconds to the first whole sentence), both from the call."""
+    began = time.perf_counter()
+    for _ in cloner.stream(FLAGS.reference, text):
+        piece = time.perf_counter() - began
+        break
     began = time.perf_counter()
     for _ in cloner.clone_sentences(FLAGS.reference, text, batch=1):
-        return time.perf_counter() - began
+        return piece, time.perf_counter() - began
     raise RuntimeError("nothing synthesized")
+
+
+def encoder_speed(cloner, repeats: int) -> float:
+    """Times real time of the speaker encoder on a 10 s clip (the reference repeated), loading included."""
+    import numpy as np
+
+    from tfclone.audio import io
+
+    wav = io.load(FLAGS.reference, cloner.encoder_rate)
+    clip = np.tile(wav, -(-10 * cloner.encoder_rate // len(wav)))[:10 * cloner.encoder_rate]
+    cloner.embed((clip, cloner.encoder_rate))  # warm-up
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        cloner.embed((clip, cloner.encoder_rate))
+        times.append(time.perf_counter() - began)
+    return 10.0 / median(times)
 
 
 def cold_start(vocoder: str, text: str) -> float:
@@ -142,13 +165,16 @@ def main(argv):
         paragraph_runs = [stage_times(cloner, paragraph) for _ in range(repeats)]
         p_compute = median([sum(r[0].values()) for r in paragraph_runs])
         p_seconds = paragraph_runs[0][1]
-        first = median([first_audio(cloner, paragraph) for _ in range(repeats)])
+        firsts = [first_audio(cloner, paragraph) for _ in range(repeats)]
+        first, first_sentence = median([f[0] for f in firsts]), median([f[1] for f in firsts])
         results[vocoder] = (compute / seconds, first)
         print(f"\n[{vocoder}] sentence {seconds:.2f} s of audio: " +
               ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in stages.items()) +
               f"; RTF {compute / seconds:.3f} ({seconds / compute:.1f}x real time)")
         print(f"[{vocoder}] paragraph {p_seconds:.1f} s of audio in {p_compute:.2f} s: RTF {p_compute / p_seconds:.3f}; "
-              f"first audio (--stream) {first:.2f} s")
+              f"first audio {first:.2f} s (stream's first piece; first whole sentence {first_sentence:.2f} s)")
+        if vocoder == vocoders[0]:
+            print(f"speaker encoder, 10 s clip, preprocessing included: {encoder_speed(cloner, repeats):.0f}x real time")
     cold = cold_start(default, sentence) if FLAGS.cold else float("nan")
     memory = max(peak_gib(), peak_gib(resource.RUSAGE_CHILDREN))
     print("\npeers (fixed reference figures, measured elsewhere on a 2-core machine of this kind; not re-run here):")

@@ -67,3 +67,19 @@ def test_setup_assembled_a_current_folder_that_clones_by_default(repo_root, tmp_
     # Two words: more than a blip, and less than the decoder's length cap (6 steps x r=3 frames per token).
     assert 0.3 < len(audio) / rate < 10
     assert np.all(np.isfinite(audio)) and np.abs(audio).max() <= 1.0
+
+
+def test_shipped_hifigan_in_stream_pieces_equals_the_whole(repo_root):
+    """Cloner.stream's growing pieces on the real HiFi-GAN V1 (context: its receptive field, 14.4 frames)
+    join to the whole mel's audio: the first sound comes early and the seams are inaudible (equal)."""
+    from tfclone.audio import features, io
+    from tfclone.config import hifigan_audio
+    from tfclone.inference import Cloner
+
+    cloner = Cloner(str(repo_root / "pretrained" / "models"), vocoder="hifigan")
+    wav = io.load(str(repo_root / "examples" / "arctic_slt_a0009.wav"), 22050)[:2 * 22050]
+    mel = features.mel_spectrogram(wav[None], hifigan_audio()).numpy()[0]
+    whole = cloner.vocode(mel[None], [len(mel)])["audio"][0]
+    pieces = list(cloner.vocode_pieces(mel, head_frames=24))
+    assert [len(p) // 256 for p in pieces] == [24, 48, 96, len(mel) - 168]
+    np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-4)

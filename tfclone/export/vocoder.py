@@ -137,6 +137,11 @@ def export_griffin_lim(config, export_base: str, version: Optional[int] = None, 
 PAD_FRAMES = 32
 
 
+def pad_frames(config) -> int:
+    """The multiple of frames the HiFi-GAN export pads each request's mel to: PAD_FRAMES with XLA, else 1."""
+    return PAD_FRAMES if config.model.xla else 1
+
+
 class HifiganModule(VocoderModule):
     """The HiFi-GAN generator with the vocoder signature; runs XLA-compiled when model.xla is set."""
 
@@ -144,6 +149,7 @@ class HifiganModule(VocoderModule):
         super().__init__(config, name="hifigan")
         self.model = model
         self._generate = tf.function(lambda mel: model(mel), jit_compile=bool(config.model.xla))
+        self._pad_frames = pad_frames(config)
         self.serve = tf.function(self._serve, input_signature=signature(config))
 
     def _serve(self, mel, mel_length):
@@ -151,11 +157,13 @@ class HifiganModule(VocoderModule):
         mel = tf.cast(mel, tf.float32)
         frames = tf.shape(mel)[1]
         # Frames past each item's length are silence, whatever the request's padding held. XLA compiles one
-        # program per input shape: silence pads the frames to a multiple of PAD_FRAMES so that one program
-        # serves a range of lengths (the padding is cut off below).
+        # program per input shape: with XLA on, silence pads the frames to a multiple of PAD_FRAMES so that
+        # one program serves a range of lengths (the padding is cut off below). Without XLA no padding: it
+        # would only cost up to PAD_FRAMES - 1 frames of idle vocoding per call.
         mel = tf.where(tf.sequence_mask(mel_length, frames)[..., None], mel, silence)
-        padded = (frames + PAD_FRAMES - 1) // PAD_FRAMES * PAD_FRAMES
-        mel = tf.pad(mel, [[0, 0], [0, padded - frames], [0, 0]], constant_values=silence)
+        if self._pad_frames > 1:
+            padded = (frames + self._pad_frames - 1) // self._pad_frames * self._pad_frames
+            mel = tf.pad(mel, [[0, 0], [0, padded - frames], [0, 0]], constant_values=silence)
         audio = self._generate(mel)[:, :frames * hop]
         lengths = mel_length * hop
         audio = audio * tf.sequence_mask(lengths, tf.shape(audio)[1], tf.float32)

@@ -11,7 +11,7 @@ tensor protos): a REST client runs without it.
 from __future__ import annotations
 
 import os
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -26,6 +26,18 @@ class Synthesis(NamedTuple):
     audio: np.ndarray      # [S] at the synthesizer's rate
     mel: np.ndarray        # [F, n_mels]
     alignment: np.ndarray  # [decoder steps, tokens]
+
+
+def piece_spans(frames: int, head: int, context: int) -> List[Tuple[int, int, int, int]]:
+    """The pieces a mel of `frames` frames is vocoded in: (start, end) of each piece's own frames, the first
+    `head` long and each next twice as long, and (low, high), the frames vocoded for it (`context` more on
+    either side, within the mel)."""
+    spans, start, size = [], 0, head
+    while start < frames:
+        end = min(frames, start + size)
+        spans.append((start, end, max(0, start - context), min(frames, end + context)))
+        start, size = end, 2 * size
+    return spans
 
 
 class Cloner:
@@ -142,29 +154,59 @@ class Cloner:
             self._vocoder_configs[name] = config
         return self._vocoder_configs[name]
 
-    def synthesize_rows(self, embeddings: np.ndarray, id_lists: Sequence[List[int]],
-                        vocoder: Optional[str] = None) -> List[Synthesis]:
-        """One batch of sentences, each in its own voice (`embeddings` [B, D]) -> a Synthesis per sentence:
-        its waveform, mel [F, n_mels] and attention alignment [decoder steps, tokens], each cut to length."""
-        vocoder = vocoder or self.vocoder
-        config = self._vocoder_config(vocoder)
+    def decode(self, embeddings: np.ndarray, id_lists: Sequence[List[int]]) -> Dict[str, np.ndarray]:
+        """One batch of sentences, each in its own voice (`embeddings` [B, D]) -> the synthesizer's outputs
+        (mel [B, F, n_mels], mel_length [B], alignment [B, steps, T])."""
         lengths = np.array([len(ids) for ids in id_lists], np.int32)
         token_ids = np.zeros([len(id_lists), lengths.max()], np.int32)
         for i, ids in enumerate(id_lists):
             token_ids[i, :len(ids)] = ids
         speaker = np.asarray(embeddings, np.float32).reshape(len(id_lists), -1)
-        mel = self.backend.run("synthesizer", {"token_ids": token_ids, "token_length": lengths,
-                                               "speaker_embedding": speaker})
-        inputs = {"mel": mel["mel"].astype(np.float32), "mel_length": mel["mel_length"].astype(np.int32)}
+        return self.backend.run("synthesizer", {"token_ids": token_ids, "token_length": lengths,
+                                                "speaker_embedding": speaker})
+
+    def vocode(self, mel: np.ndarray, mel_length: np.ndarray, vocoder: Optional[str] = None,
+               speaker: Optional[np.ndarray] = None) -> Dict[str, np.ndarray]:
+        """mel [B, F, n_mels], mel_length [B] -> {audio [B, S], audio_length [B]} by `vocoder`; `speaker`
+        [B, D] is passed to a speaker-conditioned WaveNet."""
+        vocoder = vocoder or self.vocoder
+        config = self._vocoder_config(vocoder)
+        inputs = {"mel": np.asarray(mel, np.float32), "mel_length": np.asarray(mel_length, np.int32)}
         if vocoder == "vocoder" and getattr(config.model, "speaker_conditioning", False):
-            inputs["speaker_embedding"] = speaker
-        audio = self.backend.run(vocoder, inputs)
+            inputs["speaker_embedding"] = np.asarray(speaker, np.float32).reshape(len(inputs["mel"]), -1)
+        return self.backend.run(vocoder, inputs)
+
+    def vocode_pieces(self, mel: np.ndarray, vocoder: Optional[str] = None, speaker: Optional[np.ndarray] = None,
+                      head_frames: int = 24) -> Iterator[np.ndarray]:
+        """One mel [F, n_mels] -> its audio in pieces, in order. HiFi-GAN (convolutional: a sample depends only
+        on the mel frames within its receptive field) gives a first piece of `head_frames` frames and each
+        next twice as long, each vocoded with the receptive field's worth of mel either side and cut, so the
+        pieces joined equal the whole mel's audio (to float error) and the first comes after a fraction of
+        the work. Other vocoders give one piece: the WaveNet is autoregressive, Griffin-Lim's phase is
+        estimated over the whole mel."""
+        vocoder = vocoder or self.vocoder
+        config = self._vocoder_config(vocoder)
+        frames, hop = len(mel), config.audio.hop_length
+        if vocoder != "hifigan" or frames <= head_frames:
+            out = self.vocode(mel[None], [frames], vocoder, speaker)
+            yield out["audio"][0, :int(out["audio_length"][0])]
+            return
+        for start, end, low, high in piece_spans(frames, head_frames, int(np.ceil(config.model.receptive_frames()))):
+            out = self.vocode(mel[None, low:high], [high - low], vocoder, speaker)
+            yield out["audio"][0, (start - low) * hop:(end - low) * hop]
+
+    def synthesize_rows(self, embeddings: np.ndarray, id_lists: Sequence[List[int]],
+                        vocoder: Optional[str] = None) -> List[Synthesis]:
+        """One batch of sentences, each in its own voice (`embeddings` [B, D]) -> a Synthesis per sentence:
+        its waveform, mel [F, n_mels] and attention alignment [decoder steps, tokens], each cut to length."""
+        mel = self.decode(embeddings, id_lists)
+        audio = self.vocode(mel["mel"], mel["mel_length"], vocoder, embeddings)
         alignments = mel.get("alignment", np.zeros([len(id_lists), 0, 0], np.float32))
         r = max(1, mel["mel"].shape[1] // max(1, alignments.shape[1]))  # mel frames per decoder step
         out = []
-        for i in range(len(id_lists)):
+        for i, ids in enumerate(id_lists):
             frames = int(mel["mel_length"][i])
-            alignment = alignments[i, :-(-frames // r), :lengths[i]]
+            alignment = alignments[i, :-(-frames // r), :len(ids)]
             out.append(Synthesis(audio["audio"][i, :int(audio["audio_length"][i])], mel["mel"][i, :frames],
                                  alignment))
         return out
@@ -190,6 +232,27 @@ class Cloner:
                 for (sentence, _), wav in zip(chunk, self.synthesize(embedding, [ids for _, ids in chunk])):
                     yield sentence, wav
                 bar.update(len(chunk))
+
+    def stream(self, reference: Reference, text: str, head_frames: int = 24,
+               progress: bool = False) -> Iterator[Tuple[int, np.ndarray]]:
+        """Yields (sentence number from 0, audio piece) in order, each as soon as it is ready, for a player
+        that starts at once: one sentence per model call, and the first sentence vocoded in growing pieces
+        (vocode_pieces: with HiFi-GAN the first sound waits for the encoder, the first sentence's decode and
+        `head_frames` frames of vocoding, not the whole sentence's). The pieces of a sentence joined are its
+        waveform; `join` puts the pauses between sentences."""
+        from tqdm import tqdm
+
+        sentences = self.sentences(text)
+        embedding = self.embed(reference)[None]
+        for n, (_, ids) in enumerate(tqdm(sentences, desc="clone", unit="sentence", disable=not progress)):
+            mel = self.decode(embedding, [ids])
+            frames = int(mel["mel_length"][0])
+            if n == 0:
+                for piece in self.vocode_pieces(mel["mel"][0, :frames], speaker=embedding, head_frames=head_frames):
+                    yield n, piece
+            else:
+                audio = self.vocode(mel["mel"][:, :frames], [frames], speaker=embedding)
+                yield n, audio["audio"][0, :int(audio["audio_length"][0])]
 
     def join(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
         pause = np.zeros(int(self.pause_seconds * self.sample_rate), np.float32)
