@@ -11,7 +11,7 @@ tensor protos): a REST client runs without it.
 from __future__ import annotations
 
 import os
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -196,20 +196,34 @@ class Cloner:
             yield out["audio"][0, (start - low) * hop:(end - low) * hop]
 
     def synthesize_rows(self, embeddings: np.ndarray, id_lists: Sequence[List[int]],
-                        vocoder: Optional[str] = None) -> List[Synthesis]:
+                        vocoder: Optional[str] = None, piece_rows: Sequence[int] = (),
+                        on_piece: Optional[Callable[[int, np.ndarray], None]] = None) -> List[Synthesis]:
         """One batch of sentences, each in its own voice (`embeddings` [B, D]) -> a Synthesis per sentence:
-        its waveform, mel [F, n_mels] and attention alignment [decoder steps, tokens], each cut to length."""
-        mel = self.decode(embeddings, id_lists)
-        audio = self.vocode(mel["mel"], mel["mel_length"], vocoder, embeddings)
+        its waveform, mel [F, n_mels] and attention alignment [decoder steps, tokens], each cut to length.
+        Rows in `piece_rows` are vocoded first, in growing pieces (vocode_pieces), each handed to
+        `on_piece(row, audio)` as it is ready (a streaming server's first sentence); the rest in one call."""
+        vocoder = vocoder or self.vocoder
+        speaker = np.asarray(embeddings, np.float32).reshape(len(id_lists), -1)
+        mel = self.decode(speaker, id_lists)
+        lengths = [int(n) for n in mel["mel_length"]]
+        waves: Dict[int, np.ndarray] = {}
+        for row in piece_rows:
+            pieces = []
+            for piece in self.vocode_pieces(mel["mel"][row, :lengths[row]], vocoder, speaker[row:row + 1]):
+                pieces.append(piece)
+                if on_piece is not None:
+                    on_piece(row, piece)
+            waves[row] = np.concatenate(pieces)
+        rest = [i for i in range(len(id_lists)) if i not in waves]
+        if rest:
+            audio = self.vocode(mel["mel"][rest, :max(lengths[i] for i in rest)], mel["mel_length"][rest], vocoder,
+                                speaker[rest])
+            for j, i in enumerate(rest):
+                waves[i] = audio["audio"][j, :int(audio["audio_length"][j])]
         alignments = mel.get("alignment", np.zeros([len(id_lists), 0, 0], np.float32))
         r = max(1, mel["mel"].shape[1] // max(1, alignments.shape[1]))  # mel frames per decoder step
-        out = []
-        for i, ids in enumerate(id_lists):
-            frames = int(mel["mel_length"][i])
-            alignment = alignments[i, :-(-frames // r), :len(ids)]
-            out.append(Synthesis(audio["audio"][i, :int(audio["audio_length"][i])], mel["mel"][i, :frames],
-                                 alignment))
-        return out
+        return [Synthesis(waves[i], mel["mel"][i, :lengths[i]], alignments[i, :-(-lengths[i] // r), :len(ids)])
+                for i, ids in enumerate(id_lists)]
 
     def synthesize(self, embedding: np.ndarray, id_lists: Sequence[List[int]],
                    vocoder: Optional[str] = None) -> List[np.ndarray]:

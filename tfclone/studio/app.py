@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException
 from tfclone.inference import CloneError, Cloner
 from tfclone.plots import pca_2d
 from tfclone.studio import formats
-from tfclone.studio.engine import Busy, Engine
+from tfclone.studio.engine import Busy, Engine, Piece
 from tfclone.studio.library import DuplicateName, VoiceLibrary
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
@@ -299,7 +299,9 @@ def create_app(cloner: Cloner, library: VoiceLibrary, *, api_key: Optional[str] 
         except CloneError as e:
             raise StudioError(400, f"input: {e}", "input") from None
         try:
-            job = engine.submit(voice.embedding, sentences, vocoder, stream=body.stream)
+            # A stretched sentence is stretched whole: pieces only at speed 1.
+            job = engine.submit(voice.embedding, sentences, vocoder, stream=body.stream,
+                                pieces=body.stream and body.speed == 1.0)
         except Busy as e:
             raise StudioError(503, str(e), type_="server_busy", code="busy",
                               headers={"Retry-After": str(e.retry_after)}) from None
@@ -309,7 +311,7 @@ def create_app(cloner: Cloner, library: VoiceLibrary, *, api_key: Optional[str] 
 
         def next_piece():
             item = job.get(timeout=600)
-            if item is not None:
+            if item is not None and not isinstance(item, Piece):
                 syntheses.record(sid, item[1])
             return item
 
@@ -319,14 +321,19 @@ def create_app(cloner: Cloner, library: VoiceLibrary, *, api_key: Optional[str] 
             async def pieces():
                 try:
                     yield formats.stream_header(rate, fmt)
-                    first = True
+                    first, sent_in_pieces = True, False
                     while True:
                         item = await run_in_threadpool(next_piece)
                         if item is None:
                             return
-                        wav = stretch(item[1].audio, body.speed)
-                        yield formats.stream_piece(wav if first else np.concatenate([pause, wav]), rate, fmt)
-                        first = False
+                        if isinstance(item, Piece):  # part of the first sentence, ahead of its result
+                            yield formats.stream_piece(item.audio, rate, fmt)
+                            sent_in_pieces = True
+                            continue
+                        if not sent_in_pieces:
+                            wav = stretch(item[1].audio, body.speed)
+                            yield formats.stream_piece(wav if first else np.concatenate([pause, wav]), rate, fmt)
+                        first, sent_in_pieces = False, False
                 finally:
                     job.cancel()
 

@@ -3,8 +3,10 @@
 Requests become jobs (a voice's embedding, its sentences, a vocoder). The worker builds each model batch
 round-robin over the waiting jobs, one sentence from each in turn, so a long text cannot starve a short
 one, and sentences of concurrent requests share one batch through the models. A streaming job gives at
-most one sentence per batch, so its first sentence comes back after one model call. The number of open
-jobs is bounded: past it, `submit` raises Busy at once (the server answers 503 with Retry-After).
+most one sentence per batch, so its first sentence comes back after one model call; with `pieces` its first
+sentence's audio also comes in growing pieces (Piece items before the sentence's own result: with HiFi-GAN
+the first sound after a head of vocoding, Cloner.vocode_pieces). The number of open jobs is bounded: past
+it, `submit` raises Busy at once (the server answers 503 with Retry-After).
 
 Results are handed to each job's consumer in sentence order through a thread-safe queue; a consumer that
 goes away (a closed connection) cancels its job, and the worker drops it.
@@ -16,7 +18,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Deque, List, Optional, Sequence, Tuple
+from typing import Deque, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,12 +36,18 @@ class Busy(RuntimeError):
 _DONE = object()
 
 
+class Piece(NamedTuple):
+    """Part of a sentence's audio, ahead of the sentence's (sentence, Synthesis) result, which holds it all."""
+    audio: np.ndarray
+
+
 @dataclass(eq=False)
 class Job:
     embedding: np.ndarray
     sentences: List[Tuple[str, List[int]]]
     vocoder: str
     stream: bool = False
+    pieces: bool = False                # stream the first sentence's audio in pieces (Piece items)
     scheduled: int = 0                  # sentences handed to the models so far
     finished_at: List[float] = field(default_factory=list)  # time each sentence's audio was ready
     cancelled: bool = False
@@ -50,7 +58,8 @@ class Job:
         return len(self.sentences)
 
     def get(self, timeout: Optional[float] = None):
-        """The next (sentence, Synthesis) in order; None after the last; raises the worker's error if any."""
+        """The next item in order: a Piece (part of the coming sentence's audio, with `pieces`) or (sentence,
+        Synthesis); None after the last; raises the worker's error if any."""
         item = self.results.get(timeout=timeout)
         if item is _DONE:
             return None
@@ -77,8 +86,8 @@ class Engine:
         return len(self._jobs)
 
     def submit(self, embedding: np.ndarray, sentences: Sequence[Tuple[str, List[int]]], vocoder: str,
-               stream: bool = False) -> Job:
-        job = Job(np.asarray(embedding, np.float32), list(sentences), vocoder, stream)
+               stream: bool = False, pieces: bool = False) -> Job:
+        job = Job(np.asarray(embedding, np.float32), list(sentences), vocoder, stream, pieces and stream)
         with self._wake:
             if self._stopped:
                 raise RuntimeError("the speech engine is stopped")
@@ -128,10 +137,15 @@ class Engine:
             if not batch:
                 return
             vocoder = batch[0][0].vocoder
+            piece_rows = [row for row, (job, i) in enumerate(batch) if job.pieces and i == 0]
+
+            def on_piece(row: int, audio: np.ndarray) -> None:
+                batch[row][0].results.put(Piece(audio))
+
             try:
                 results: List[Synthesis] = self.cloner.synthesize_rows(
                     np.stack([job.embedding for job, _ in batch]), [job.sentences[i][1] for job, i in batch],
-                    vocoder)
+                    vocoder, piece_rows=piece_rows, on_piece=on_piece)
             except Exception as e:  # pylint: disable=broad-except  # handed to each request, which reports it
                 with self._wake:
                     for job in {j for j, _ in batch}:
