@@ -97,17 +97,19 @@ class Tacotron2(keras.Model):
         return tf.logical_and(position >= focus - back, position <= focus + ahead)
 
     def decoder_step(self, previous_frame, state, memory, processed_memory, mask, training=False,
-                     dropout_seed=None, always_dropout=True, windowed=False):
-        """One step: previous frame [B, n_mels] -> (frames [B, r * n_mels], stop logit [B], new state)."""
+                     dropout_seed=None, always_dropout=True, windowed=False, transposed=(None, None)):
+        """One step: previous frame [B, n_mels] -> (frames [B, r * n_mels], stop logit [B], new state).
+        `transposed`: the two LSTM cells' transposed_kernels() (training: a faster backward pass)."""
         x = self.prenet(previous_frame, dropout_seed=dropout_seed, always_dropout=always_dropout, training=training)
         att_h, (att_h, att_c) = self.attention_cell(tf.concat([x, state["context"]], -1),
-                                                    [state["att_h"], state["att_c"]], training=training)
+                                                    [state["att_h"], state["att_c"]], training=training,
+                                                    transposed=transposed[0])
         window = self._window(state, tf.shape(mask)[1]) if windowed else None
         context, weights = self.attention(att_h, memory, processed_memory, mask, state["weights"],
                                           state["cumulative"], window)
         context = tf.cast(context, att_h.dtype)
         dec_h, (dec_h, dec_c) = self.decoder_cell(tf.concat([att_h, context], -1), [state["dec_h"], state["dec_c"]],
-                                                  training=training)
+                                                  training=training, transposed=transposed[1])
         out = tf.concat([dec_h, context], -1)
         frames = tf.cast(self.frame_projection(out), tf.float32)
         stop = tf.cast(self.stop_projection(out)[:, 0], tf.float32)
@@ -129,6 +131,9 @@ class Tacotron2(keras.Model):
         processed = self.attention.process_memory(memory)
         free_running = teacher_frames is None
         state = self._initial_state(batch, max_tokens, memory)
+        # Training: each LSTM's kernels transposed once here, not in every step's backward pass.
+        transposed = ((self.attention_cell.transposed_kernels(), self.decoder_cell.transposed_kernels())
+                      if training else (None, None))
         if buffer_steps is None:
             frames_ta, stops_ta, align_ta = (tf.TensorArray(tf.float32, size=0, dynamic_size=True) for _ in range(3))
         else:
@@ -147,7 +152,7 @@ class Tacotron2(keras.Model):
         def body(i, previous, state, finished, lengths, frames_ta, stops_ta, align_ta):
             seed = None if dropout_seed is None else tf.stack([dropout_seed, tf.cast(i, tf.int32) * 7919])
             frames, stop, state = self.decoder_step(previous, state, memory, processed, mask, training, seed,
-                                                    always_dropout, windowed=free_running)
+                                                    always_dropout, windowed=free_running, transposed=transposed)
             stopped_now = tf.logical_and(tf.logical_not(finished), tf.sigmoid(stop) > self.stop_threshold)
             lengths = tf.where(stopped_now, i + 1, lengths)
             finished = tf.logical_or(finished, stopped_now)
