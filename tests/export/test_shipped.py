@@ -58,7 +58,7 @@ def test_setup_assembled_a_current_folder_that_clones_by_default(repo_root, tmp_
                              "--out", str(out)], cwd=repo_root, capture_output=True, text=True,
                             env={**os.environ, "TFCLONE_XLA_CACHE": str(tmp_path / "xla")})
     assert result.returncode == 0, result.stderr[-2000:]
-    # HiFi-GAN runs XLA-compiled; its program is kept for the next process (the persistent cache).
+    # The synthesizer's batch-1 decode runs XLA-compiled; its program is kept for the next process (the cache).
     assert any(name.endswith("XLA_CPU_JIT.pb") for name in os.listdir(tmp_path / "xla"))
     import soundfile
 
