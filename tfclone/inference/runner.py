@@ -261,12 +261,9 @@ class Cloner:
         for n, (_, ids) in enumerate(tqdm(sentences, desc="clone", unit="sentence", disable=not progress)):
             mel = self.decode(embedding, [ids])
             frames = int(mel["mel_length"][0])
-            if n == 0:
-                for piece in self.vocode_pieces(mel["mel"][0, :frames], speaker=embedding, head_frames=head_frames):
-                    yield n, piece
-            else:
-                audio = self.vocode(mel["mel"][:, :frames], [frames], speaker=embedding)
-                yield n, audio["audio"][0, :int(audio["audio_length"][0])]
+            head = head_frames if n == 0 else frames  # a head as long as the mel: one piece
+            for piece in self.vocode_pieces(mel["mel"][0, :frames], speaker=embedding, head_frames=head):
+                yield n, piece
 
     def join(self, waveforms: Sequence[np.ndarray]) -> np.ndarray:
         pause = np.zeros(int(self.pause_seconds * self.sample_rate), np.float32)

@@ -299,9 +299,8 @@ def create_app(cloner: Cloner, library: VoiceLibrary, *, api_key: Optional[str] 
         except CloneError as e:
             raise StudioError(400, f"input: {e}", "input") from None
         try:
-            # A stretched sentence is stretched whole: pieces only at speed 1.
-            job = engine.submit(voice.embedding, sentences, vocoder, stream=body.stream,
-                                pieces=body.stream and body.speed == 1.0)
+            # A stretched sentence is stretched whole: pieces only at speed 1 (and only when streaming).
+            job = engine.submit(voice.embedding, sentences, vocoder, stream=body.stream, pieces=body.speed == 1.0)
         except Busy as e:
             raise StudioError(503, str(e), type_="server_busy", code="busy",
                               headers={"Retry-After": str(e.retry_after)}) from None
