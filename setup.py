@@ -61,6 +61,7 @@ setup(
         "dev": [
             "pytest>=7", "pytest-timeout>=2",
             "pytest-xdist>=3.5",               # the suite on every core (-n auto)
+            "filelock>=3.12",                  # one export of the tiny models shared by the suite's workers
             "httpx>=0.27",                     # the studio's API tests
             "schemathesis>=4.0",               # fuzzes the studio's API from its OpenAPI document
             "playwright>=1.45",                # drives Debian's chromium in the studio's browser test

@@ -6,6 +6,7 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import json  # noqa: E402
 import pathlib  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 
 import subprocess  # noqa: E402
@@ -13,6 +14,7 @@ import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from filelock import FileLock  # noqa: E402
 
 from tfclone.data.embeddings import write_embeddings  # noqa: E402
 from tfclone.data.make_corpus import make_corpus  # noqa: E402
@@ -57,6 +59,23 @@ def local_shards(local_corpus, tmp_path_factory):
     return out
 
 
+def made_once(tmp_path_factory, worker_id, name, make):
+    """A read-only folder that `make(folder)` fills, made once for all of pytest-xdist's workers: the first
+    worker to ask makes it under a file lock in the run's shared temporary folder, the others wait and reuse it."""
+    if worker_id == "master":  # not distributed
+        folder = tmp_path_factory.mktemp(name)
+        make(folder)
+        return folder
+    folder = tmp_path_factory.getbasetemp().parent / name
+    with FileLock(str(folder) + ".lock"):
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
 def make_model_dir(path, model, config, net):
     import tensorflow as tf
 
@@ -66,8 +85,14 @@ def make_model_dir(path, model, config, net):
 
 
 @pytest.fixture(scope="session")
-def model_dirs(tmp_path_factory, repo_root):
-    """Tiny, randomly initialised model_dirs for all three models (checkpoint + config.yaml)."""
+def model_dirs(tmp_path_factory, worker_id, repo_root):
+    """Tiny, randomly initialised model_dirs for all three models (checkpoint + config.yaml), shared by the workers."""
+    names = ("speaker_encoder", "synthesizer", "vocoder")
+    root = made_once(tmp_path_factory, worker_id, "model_dirs", lambda folder: make_model_dirs(folder, repo_root))
+    return {name: root / name for name in names}
+
+
+def make_model_dirs(root, repo_root):
     import keras
 
     from tfclone.config import experiment_config
@@ -77,31 +102,31 @@ def model_dirs(tmp_path_factory, repo_root):
     from tfclone.text.symbols import SymbolTable
 
     keras.utils.set_random_seed(11)
-    root = tmp_path_factory.mktemp("model_dirs")
     enc = experiment_config("speaker_encoder", [str(repo_root / "configs/speaker_encoder/tiny.yaml")])
     syn = experiment_config("synthesizer", [str(repo_root / "configs/synthesizer/tiny.yaml")],
                             "model.max_decoder_steps_per_token=2")
     voc = experiment_config("vocoder", [str(repo_root / "configs/vocoder/tiny.yaml")],
                             "model.fold_segment_frames=8,model.fold_overlap_frames=2")
-    dirs = {}
     for name, config, net in (("speaker_encoder", enc, build_speaker_encoder(enc.audio, enc.model)),
                               ("synthesizer", syn, build_tacotron2(len(SymbolTable()), syn.audio, syn.model)),
                               ("vocoder", voc, build_wavenet(voc.audio, voc.model))):
         (root / name).mkdir()
-        dirs[name] = make_model_dir(root / name, name, config, net)
-    return dirs
+        make_model_dir(root / name, name, config, net)
 
 
 @pytest.fixture(scope="session")
-def exported(model_dirs, tmp_path_factory, repo_root):
-    out = tmp_path_factory.mktemp("exported") / "exported"
-    result = subprocess.run([sys.executable, "-m", "tools.export", "--model=all",
-                             f"--speaker_encoder_dir={model_dirs['speaker_encoder']}",
-                             f"--synthesizer_dir={model_dirs['synthesizer']}", f"--vocoder_dir={model_dirs['vocoder']}",
-                             f"--export_dir={out}", "--noprenet_dropout"],
-                            capture_output=True, text=True, cwd=repo_root, timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return out
+def exported(model_dirs, tmp_path_factory, worker_id, repo_root):
+    """`tfclone-export --model=all` of the tiny model_dirs (read-only: copy it to change it), shared by the workers."""
+    def export(folder):
+        result = subprocess.run([sys.executable, "-m", "tools.export", "--model=all",
+                                 f"--speaker_encoder_dir={model_dirs['speaker_encoder']}",
+                                 f"--synthesizer_dir={model_dirs['synthesizer']}",
+                                 f"--vocoder_dir={model_dirs['vocoder']}",
+                                 f"--export_dir={folder / 'exported'}", "--noprenet_dropout"],
+                                capture_output=True, text=True, cwd=repo_root, timeout=900)
+        assert result.returncode == 0, result.stderr[-3000:]
+
+    return made_once(tmp_path_factory, worker_id, "exported", export) / "exported"
 
 
 @pytest.fixture(scope="session")

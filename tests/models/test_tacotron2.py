@@ -147,8 +147,8 @@ def test_small_overfit_loss_falls_and_attention_aligns(tmp_path, tiny):
              "mel_length": tf.constant(mel_length, tf.int32),
              "speaker_embedding": tf.constant(rng.standard_normal((4, 256)), tf.float32)}
     config = experiment_config("synthesizer", ["configs/synthesizer/tiny.yaml"],
-                               "train.batch_size=4,train.train_steps=400,train.learning_rate=2e-3,"
-                               "train.summary_every=100,train.checkpoint_every=400,train.eval_every=100000")
+                               "train.batch_size=4,train.train_steps=200,train.learning_rate=5e-3,"
+                               "train.summary_every=200,train.checkpoint_every=200,train.eval_every=100000")
 
     class OneBatch(SynthesizerTask):
         def build_inputs(self, data_dir, split="train", input_context=None, seed_offset=0):
@@ -162,8 +162,8 @@ def test_small_overfit_loss_falls_and_attention_aligns(tmp_path, tiny):
                                       batch, training=False)[0]) / 4
     trainer = Trainer(task, str(tmp_path / "overfit"))
     result = trainer.train("")
-    assert result.metrics["loss"] < initial / 8, (initial, result.metrics["loss"])  # falls 8-fold (measured 19)
+    assert result.metrics["loss"] < initial / 6, (initial, result.metrics["loss"])  # falls 6-fold (measured 8.6)
     out = trainer.model(batch, training=False)
     scores = batch_alignment_scores(out["alignment"].numpy(), (mel_length + 2) // 3, lengths)
-    assert scores["monotonic"] >= 0.9 and scores["diagonal"] >= 0.8, scores  # measured 0.98 and 1.0
+    assert scores["monotonic"] >= 0.9 and scores["diagonal"] >= 0.8, scores  # measured 1.0 and 0.96
     assert (tmp_path / "overfit" / "plots" / "alignment_teacher_forced.png").exists()

@@ -131,11 +131,15 @@ def synthesizer_command(shards, model_dir, *extra, overrides=""):
 
 @pytest.mark.parametrize("variant", ["mirrored", "mixed_precision"])
 def test_synthesizer_trains_under_mirrored_and_mixed_precision(local_shards, tmp_path, repo_root, variant):
+    """Six steps, and the evaluation the trainer runs at the end (~45 s of tracing under MirroredStrategy)."""
     extra = ["--strategy=mirrored", "--num_cpu_devices=2"] if variant == "mirrored" else []
-    overrides = "train.train_steps=10" + (",train.mixed_precision=true" if variant == "mixed_precision" else "")
+    overrides = ("train.train_steps=6,train.summary_every=3,train.checkpoint_every=6"
+                 + (",train.mixed_precision=true" if variant == "mixed_precision" else ""))
     result = run(synthesizer_command(local_shards, tmp_path / variant, *extra, overrides=overrides), repo_root)
     assert result.returncode == 0, result.stderr[-3000:]
     logged = steps_logged(result.stderr)
-    assert [s for s, _ in logged] == [5, 10] and all(np.isfinite(v) for _, v in logged)
+    assert [s for s, _ in logged] == [3, 6] and all(np.isfinite(v) for _, v in logged)
+    evaluated = re.search(r"eval at step 6: .*'validation_loss': ([^,}]+)", result.stderr)
+    assert evaluated and np.isfinite(float(evaluated.group(1))), result.stderr[-3000:]
     plots = {p.name for p in (tmp_path / variant / "plots").iterdir()}
     assert {"alignment_teacher_forced.png", "alignment_inference.png", "mel_target.png"} <= plots

@@ -134,9 +134,13 @@ def griffin_lim(mel: tf.Tensor, cfg: AudioConfig, iterations: int = 32, sharpen:
     phase = tf.random.stateless_uniform(tf.shape(magnitude), seed=[seed, 0], minval=0.0, maxval=2 * np.pi)
     angles = tf.complex(tf.cos(phase), tf.sin(phase))
     audio = istft(magnitude_c * angles, cfg)
-    for _ in range(iterations):
+
+    def iteration(i, audio):
         rebuilt = stft(audio, cfg)  # (F - 1) * hop samples give F frames again
         angles = rebuilt / tf.cast(tf.maximum(tf.abs(rebuilt), 1e-8), tf.complex64)
-        audio = istft(magnitude_c * angles, cfg)
+        return i + 1, istft(magnitude_c * angles, cfg)
+
+    # A graph loop, not a Python one: 32 unrolled iterations made exporting and tracing take minutes.
+    _, audio = tf.while_loop(lambda i, _: i < iterations, iteration, (tf.constant(0), audio))
     peak = tf.reduce_max(tf.abs(audio), axis=-1, keepdims=True)
     return audio / tf.maximum(peak, 1e-8) * 0.95
