@@ -18,7 +18,7 @@ setup(
     packages=find_packages(include=["tfclone", "tfclone.*"]) + ["tfclone.tools"],
     package_dir={"tfclone.tools": "tools"},
     include_package_data=True,
-    package_data={"tfclone": ["studio/static/*"]},
+    package_data={"tfclone": ["studio/static/*", "data/kokoro_voices.json"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
         "keras>=3.10",

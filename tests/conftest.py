@@ -104,7 +104,7 @@ def make_model_dirs(root, repo_root):
     keras.utils.set_random_seed(11)
     enc = experiment_config("speaker_encoder", [str(repo_root / "configs/speaker_encoder/tiny.yaml")])
     syn = experiment_config("synthesizer", [str(repo_root / "configs/synthesizer/tiny.yaml")],
-                            "model.max_decoder_steps_per_token=2")
+                            "model.max_decoder_steps_per_token=1")
     voc = experiment_config("vocoder", [str(repo_root / "configs/vocoder/tiny.yaml")],
                             "model.fold_segment_frames=8,model.fold_overlap_frames=2")
     for name, config, net in (("speaker_encoder", enc, build_speaker_encoder(enc.audio, enc.model)),

@@ -25,6 +25,9 @@ flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
 flags.DEFINE_string("pretrained_dir", "pretrained", "Where set-up put the Kokoro pieces and Resemblyzer wheel.")
 flags.DEFINE_float("kokoro_threshold", 0.90, "A Kokoro blend is kept only if its Resemblyzer cosine to every "
                    "voice kept before it is below this.")
+flags.DEFINE_string("kokoro_voices", None, "A voice_selection.json from an earlier run whose decisions (same "
+                    "threshold and seed) are reused instead of synthesizing and embedding the candidates again; "
+                    "default: the 60-voice record the project ships. Empty: decide afresh.")
 flags.DEFINE_list("heldout", None, "Kokoro voices marked held out (test split); default: six stock voices.")
 flags.mark_flag_as_required("out_dir")
 
@@ -49,7 +52,9 @@ def main(argv):
                 summary = kokoro_corpus.make_kokoro_corpus(
                     FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed, FLAGS.workers, rate,
                     FLAGS.pretrained_dir, FLAGS.kokoro_threshold,
-                    FLAGS.heldout if FLAGS.heldout is not None else kokoro_corpus.DEFAULT_HELDOUT)
+                    FLAGS.heldout if FLAGS.heldout is not None else kokoro_corpus.DEFAULT_HELDOUT,
+                    selection=(kokoro_corpus.SHIPPED_SELECTION if FLAGS.kokoro_voices is None
+                               else FLAGS.kokoro_voices or None))
             else:
                 summary = make_corpus.make_corpus(FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed,
                                                   FLAGS.workers, sample_rate=rate)

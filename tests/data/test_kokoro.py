@@ -116,7 +116,7 @@ def test_whisper_understands_the_corpus(corpus):
 
 @needs_kokoro
 def test_speaker_encoder_tells_voices_apart_and_blend_filter(repo_root):
-    from tfclone.data.kokoro_corpus import voice_embedding
+    from tfclone.data.kokoro_corpus import TEST_SENTENCES, voice_embedding
     from tfclone.models.resemblyzer import resemblyzer_embedder
 
     engine = kokoro.Kokoro(PIECES, threads=2)
@@ -125,8 +125,9 @@ def test_speaker_encoder_tells_voices_apart_and_blend_filter(repo_root):
                                   kokoro.stock_voice("af_heart")]}
     near = kokoro.KokoroVoice("near-heart", (("af_heart", 0.95), ("af_bella", 0.05)))
     far = kokoro.KokoroVoice("fenrir-george", (("am_fenrir", 0.48), ("bm_george", 0.52)))
-    embeddings = {name: voice_embedding(engine, embed, v) for name, v in {**voices, near.name: near,
-                                                                           far.name: far}.items()}
+    one = TEST_SENTENCES[:1]  # one sentence a voice (the corpus maker averages three)
+    embeddings = {name: voice_embedding(engine, embed, v, one) for name, v in {**voices, near.name: near,
+                                                                                far.name: far}.items()}
     unit = {k: v / np.linalg.norm(v) for k, v in embeddings.items()}
     assert unit["kokoro-af_heart"] @ unit["kokoro-am_fenrir"] < 0.8  # two stock voices told apart
     chosen, nearest = kokoro.select_distinct([near.name, far.name], embeddings, list(voices), threshold=0.90)
@@ -146,3 +147,39 @@ def test_rerun_resumes_without_redoing_finished_utterances(corpus):
                                  pretrained_dir=PIECES, sentences=sentences, heldout=["kokoro-am_michael"])
     assert summary["utterances"] == 4 and wavs[0].exists()
     assert all(p.stat().st_mtime_ns == t for p, t in before.items() if p != wavs[0])
+
+
+def test_a_recorded_voice_selection_stands_in_for_the_embedding_run(tmp_path):
+    from tfclone.data.kokoro_corpus import choose_voices, read_selection
+    from tfclone.data.make_corpus import CorpusError
+
+    blends = kokoro.blend_candidates(3)
+    record = {"threshold": 0.9, "seed": 0, "kept": [blends[0].name, blends[2].name],
+              "rejected": {blends[1].name: {"cosine": 0.93, "nearest": "kokoro-af_heart"}},
+              "recipes": {b.name: b.recipe() for b in (blends[0], blends[2])}}
+    shipped = tmp_path / "selection.json"
+    shipped.write_text(json.dumps(record))
+    out, empty = tmp_path / "corpus", tmp_path / "no_pieces"  # no Resemblyzer wheel: embedding would fail
+    out.mkdir()
+    n = len(kokoro.STOCK_VOICES)
+    voices = choose_voices(n + 2, str(out), str(empty), selection=str(shipped))
+    assert [v.name for v in voices[n:]] == [blends[0].name, blends[2].name]
+    assert voices[n] == blends[0]  # packs, weights and speed from the recipe
+    assert read_selection(str(out / "voice_selection.json"))["kept"] == record["kept"]  # kept with the corpus
+    with pytest.raises(CorpusError, match="Resemblyzer-0.1.4"):  # another threshold: decided afresh
+        choose_voices(n + 2, str(tmp_path / "other"), str(empty), threshold=0.8, selection=str(shipped))
+    with pytest.raises(CorpusError, match="Resemblyzer-0.1.4"):  # more voices than recorded
+        choose_voices(n + 3, str(tmp_path / "more"), str(empty), selection=str(shipped))
+    shipped.write_text(json.dumps({**record, "kept": ["kokoro-nobody"]}))
+    with pytest.raises(CorpusError, match=r"selection.json: not a Kokoro voice selection record \(KeyError"):
+        choose_voices(n + 2, str(tmp_path / "bad"), str(empty), selection=str(shipped))
+
+
+def test_the_shipped_voice_selection_reads_and_names_sixty_voices():
+    from tfclone.data.kokoro_corpus import SHIPPED_SELECTION, read_selection
+
+    record = read_selection(SHIPPED_SELECTION)
+    assert record["threshold"] == 0.9 and record["seed"] == 0
+    assert len(kokoro.STOCK_VOICES) + len(record["kept"]) >= 60
+    candidates = {c.name: c for c in kokoro.blend_candidates(400, 0)}
+    assert all(candidates[name].recipe() == record["recipes"][name] for name in record["kept"])

@@ -142,7 +142,7 @@ def bad_models(exported, tmp_path_factory):
     return {"missing": missing, "mismatched": mismatched}
 
 
-CASES = {
+CASES = {  # (arguments given, text of the one error line)
     "missing reference": (lambda d: ["--reference=" + str(d / "nope.wav")], "nope.wav: no such file"),
     "unreadable reference": (lambda d: ["--reference=" + str(d / "junk.wav")], "junk.wav: unreadable audio"),
     "empty reference": (lambda d: ["--reference=" + str(write(d / "empty.wav", np.zeros(0)))], "empty audio"),
@@ -161,48 +161,77 @@ CASES = {
     "unreachable grpc server": (lambda d: [f"--server=127.0.0.1:{free_port()}", "--protocol=grpc"],
                                 "unreachable over gRPC"),
 }
+# Run as tfclone-clone processes: one case of each kind of input (reference, text, models, server), for the
+# tool's contract (one line, exit 2, nothing written); every case runs through the Cloner in this process.
+TOOL_CASES = ("unreadable reference", "unspeakable text", "mismatched presets", "unreachable grpc server")
 
 
 class CaseDir(type(__import__("pathlib").Path())):
     bad = None
 
 
+def case_dir(tmp_path_factory, bad_models):
+    folder = CaseDir(tmp_path_factory.mktemp("bad_input"))
+    folder.bad = bad_models
+    (folder / "junk.wav").write_bytes(b"RIFF not really a wav file")
+    return folder
+
+
+def case_args(case, folder, reference_wav, exported):
+    args = {"--reference": f"--reference={reference_wav}", "--text": "--text=Hello there.",
+            "--models": f"--models={exported}"}
+    for arg in CASES[case][0](folder):
+        args[arg.split("=")[0]] = arg
+    return {k: v.split("=", 1)[1] for k, v in args.items()}
+
+
 @pytest.fixture(scope="module")
 def bad_input_runs(exported, reference_wav, bad_models, tmp_path_factory, repo_root):
-    """Runs tfclone-clone once per case, two processes at a time (each mostly waits on TensorFlow's import):
-    {case: (completed process, output folder)}."""
+    """Runs tfclone-clone once per TOOL_CASES case, two processes at a time (each mostly waits on
+    TensorFlow's import): {case: (completed process, output folder)}."""
     from concurrent.futures import ThreadPoolExecutor
 
     def one(case):
-        folder = CaseDir(tmp_path_factory.mktemp("bad_input"))
-        folder.bad = bad_models
-        (folder / "junk.wav").write_bytes(b"RIFF not really a wav file")
-        args = {"--reference": f"--reference={reference_wav}", "--text": "--text=Hello there.",
-                "--models": f"--models={exported}"}
-        for arg in CASES[case][0](folder):
-            args[arg.split("=")[0]] = arg
+        folder = case_dir(tmp_path_factory, bad_models)
         out = folder / "out" / "speech.wav"
         out.parent.mkdir()
-        return clone(repo_root, *args.values(), f"--out={out}"), out.parent
+        args = case_args(case, folder, reference_wav, exported)
+        return clone(repo_root, *[f"{k}={v}" for k, v in args.items()], f"--out={out}"), out.parent
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(sorted(CASES), pool.map(one, sorted(CASES))))
+        return dict(zip(TOOL_CASES, pool.map(one, TOOL_CASES)))
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", TOOL_CASES)
 def test_bad_input_is_one_clear_line_and_leaves_nothing(case, bad_input_runs):
     result, out_dir = bad_input_runs[case]
-    assert result.returncode != 0
+    assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("tfclone-clone: error:")]
     assert len(errors) == 1 and CASES[case][1] in errors[0], result.stderr[-1500:]
     assert list(out_dir.iterdir()) == []  # no output, no temporary, no parts
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cloner_names_each_bad_input_before_loading_a_model(case, exported, reference_wav, bad_models,
+                                                            tmp_path_factory):
+    """What tfclone-clone does with its flags (tools/clone.py): the error raised is the one line it prints."""
+    args = case_args(case, case_dir(tmp_path_factory, bad_models), reference_wav, exported)
+    with pytest.raises(CloneError) as raised:
+        cloner = Cloner(args["--models"], args.get("--server"), args.get("--protocol", "grpc"), preload=False)
+        cloner.clone(args["--reference"], args["--text"])
+    assert CASES[case][1] in str(raised.value) and "\n" not in str(raised.value)
+    if not args.get("--server") and "cloner" in locals():
+        assert cloner.backend._functions == {}
+
+
 def test_cloner_api_rejects_bad_arrays(exported):
-    cloner = Cloner(str(exported))
+    cloner = Cloner(str(exported), preload=False)  # as tfclone-clone: bad input is found before any load
     with pytest.raises(CloneError, match="reference audio: audio contains NaN"):
         cloner.clone((np.full(32000, np.inf, np.float32), 16000), "Hello.")
     with pytest.raises(CloneError, match="too short"):
         cloner.clone((speech_like(0.2, seed=0), 16000), "Hello.")
+    with pytest.raises(CloneError, match="nothing speakable"):
+        cloner.clone((speech_like(2.0, seed=0), 16000), "?! --")
+    assert cloner.backend._functions == {}
     wav = cloner.clone((speech_like(2.0, 22050, seed=0), 22050), "Hello.")  # resampled to 16 kHz for the encoder
     assert wav.dtype == np.float32 and len(wav) > 0

@@ -7,6 +7,7 @@ import sys
 import librosa
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfclone.audio.synthetic import speech_like
 from tfclone.export.speaker_encoder import export_speaker_encoder
@@ -127,8 +128,9 @@ def test_in_graph_trimming_closes_the_gap_to_resemblyzers_webrtcvad_on_real_clip
     encoder, config = load_resemblyzer(str(wheel))
     untrimmed = dataclasses.replace(config.model, vad_trim=False)
 
-    def embed(wav, model):
-        return embed_utterances(encoder, wav[None], [len(wav)], config.audio, model).numpy()[0]
+    def embed(wavs, model):  # one traced call for the whole zero-padded batch (each row ends at its length)
+        batch, lengths = padded_batch(wavs)
+        return tf.function(lambda a, n: embed_utterances(encoder, a, n, config.audio, model))(batch, lengths).numpy()
 
     rng = np.random.default_rng(0)
     clips = []
@@ -142,9 +144,9 @@ def test_in_graph_trimming_closes_the_gap_to_resemblyzers_webrtcvad_on_real_clip
                                   gap(rng.uniform(0.5, 2))])
             change = -30 - 10 * np.log10(np.mean(wav ** 2))  # Resemblyzer's volume normalization comes first
             clips.append((wav * 10 ** (max(change, 0) / 20)).astype(np.float32))
-    reference = [embed(webrtc_trim(w), untrimmed) for w in clips]  # Resemblyzer's own preprocess_wav
-    trimmed = np.array([r @ embed(w, config.model) for r, w in zip(reference, clips)])
-    plain = np.array([r @ embed(w, untrimmed) for r, w in zip(reference, clips)])
+    reference = embed([webrtc_trim(w) for w in clips], untrimmed)  # Resemblyzer's own preprocess_wav
+    trimmed = np.sum(reference * embed(clips, config.model), axis=1)
+    plain = np.sum(reference * embed(clips, untrimmed), axis=1)
     # Measured: without trimming mean 0.87 (min 0.75) on 16 such clips; with it 0.995 (min 0.975).
     assert trimmed.mean() >= 0.97 and trimmed.min() >= 0.95, trimmed
     assert plain.mean() < trimmed.mean() - 0.05, (plain, trimmed)

@@ -9,7 +9,6 @@ import sys
 import time
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from tests.conftest import free_port
@@ -48,25 +47,15 @@ def watch_until_step(proc, min_step, timeout=240):
     raise AssertionError(f"no step >= {min_step} logged:\n{seen[-3000:]}")
 
 
-def test_trains_and_loss_falls(local_shards, tmp_path, repo_root):
-    result = run(command(local_shards, tmp_path / "run", overrides="train.train_steps=200"), repo_root)
-    assert result.returncode == 0, result.stderr[-3000:]
-    logged = steps_logged(result.stderr)
-    assert [s for s, _ in logged] == list(range(10, 201, 10))
-    first, last = logged[0][1], logged[-1][1]
-    assert last < 0.5 * first, (first, last)  # the GE2E loss at least halves in 200 steps
-    assert (tmp_path / "run" / "ckpt-200.index").exists() and (tmp_path / "run" / "config.yaml").exists()
-    assert {p.name for p in (tmp_path / "run" / "plots").iterdir()} == {"similarity_matrix.png",
-                                                                       "embedding_projection.png"}
-    assert list((tmp_path / "run" / "train").glob("events.out.tfevents.*"))
-
-
-def test_resumes_after_sigkill_losing_at_most_one_interval(local_shards, tmp_path, repo_root):
+def test_trains_loss_falls_and_resumes_after_sigkill_losing_at_most_one_interval(local_shards, tmp_path, repo_root):
+    """One run killed with SIGKILL past step 50, then resumed for 20 more steps: the GE2E loss at least halves
+    over the two (measured: 1.20 at step 10, 0.47 at 50, 0.37 at 70), at most one checkpoint interval is
+    lost, and the run leaves its checkpoints, config, plots and TensorBoard events."""
     model_dir = tmp_path / "killed"
     proc = subprocess.Popen(command(local_shards, model_dir, overrides="train.train_steps=100000"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=repo_root)
     try:
-        last, _ = watch_until_step(proc, 50)
+        last, before = watch_until_step(proc, 50)
     finally:
         proc.kill()  # SIGKILL: no handler runs
         proc.wait()
@@ -75,8 +64,13 @@ def test_resumes_after_sigkill_losing_at_most_one_interval(local_shards, tmp_pat
     assert result.returncode == 0, result.stderr[-3000:]
     resumed = int(re.search(r"resumed from .*ckpt-(\d+) at step (\d+)", result.stderr).group(2))
     assert last - 20 <= resumed <= last  # at most one checkpoint interval (20 steps) lost
-    assert steps_logged(result.stderr)[-1][0] == last + 20
+    logged = steps_logged(before) + steps_logged(result.stderr)
+    assert logged[0][0] == 10 and logged[-1][0] == last + 20
     assert f"step {last + 20} loss" in result.stdout
+    assert logged[-1][1] < 0.5 * logged[0][1], logged
+    assert (model_dir / f"ckpt-{last + 20}.index").exists() and (model_dir / "config.yaml").exists()
+    assert {p.name for p in (model_dir / "plots").iterdir()} == {"similarity_matrix.png", "embedding_projection.png"}
+    assert list((model_dir / "train").glob("events.out.tfevents.*"))
 
 
 def test_sigterm_checkpoints_before_exiting(local_shards, tmp_path, repo_root):
@@ -129,17 +123,19 @@ def synthesizer_command(shards, model_dir, *extra, overrides=""):
             f"--params_override={params}" + ("," + overrides if overrides else ""), *extra]
 
 
-@pytest.mark.parametrize("variant", ["mirrored", "mixed_precision"])
-def test_synthesizer_trains_under_mirrored_and_mixed_precision(local_shards, tmp_path, repo_root, variant):
-    """Six steps, and the evaluation the trainer runs at the end (~45 s of tracing under MirroredStrategy)."""
-    extra = ["--strategy=mirrored", "--num_cpu_devices=2"] if variant == "mirrored" else []
-    overrides = ("train.train_steps=6,train.summary_every=3,train.checkpoint_every=6"
-                 + (",train.mixed_precision=true" if variant == "mixed_precision" else ""))
-    result = run(synthesizer_command(local_shards, tmp_path / variant, *extra, overrides=overrides), repo_root)
+def test_synthesizer_trains_mirrored_in_mixed_precision(local_shards, tmp_path, repo_root):
+    """Six steps on two mirrored CPU devices with mixed_float16 (loss scaling under a distribution strategy),
+    and the evaluation the trainer runs at the end (~45 s of tracing under MirroredStrategy)."""
+    overrides = "train.train_steps=6,train.summary_every=3,train.checkpoint_every=6,train.mixed_precision=true"
+    result = run(synthesizer_command(local_shards, tmp_path / "run", "--strategy=mirrored", "--num_cpu_devices=2",
+                                     overrides=overrides), repo_root)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"strategy: MirroredStrategy with 2 replica\(s\)", result.stderr)
+    scale = tf.train.load_variable(str(tmp_path / "run" / "ckpt-6"), "loss_scale/.ATTRIBUTES/VARIABLE_VALUE")
+    assert scale >= 2.0 ** 10  # dynamic loss scaling ran (float32 training keeps it at 1)
     logged = steps_logged(result.stderr)
     assert [s for s, _ in logged] == [3, 6] and all(np.isfinite(v) for _, v in logged)
     evaluated = re.search(r"eval at step 6: .*'validation_loss': ([^,}]+)", result.stderr)
     assert evaluated and np.isfinite(float(evaluated.group(1))), result.stderr[-3000:]
-    plots = {p.name for p in (tmp_path / variant / "plots").iterdir()}
+    plots = {p.name for p in (tmp_path / "run" / "plots").iterdir()}
     assert {"alignment_teacher_forced.png", "alignment_inference.png", "mel_target.png"} <= plots

@@ -33,15 +33,18 @@ TEST_SENTENCES = ("The old bridge was painted a bright shade of green last summe
                   "Could you please bring the heavy boxes up to the second floor?",
                   "Nobody expected the quiet village to become so famous.")
 DEFAULT_RESEMBLYZER = "Resemblyzer-0.1.4-py3-none-any.whl"
+# The decisions of `--speakers 60` at the default threshold and seed, recorded by a full run (2026-12-01).
+SHIPPED_SELECTION = os.path.join(os.path.dirname(__file__), "kokoro_voices.json")
 
 
 def _voice_from_recipe(name: str, recipe: Dict) -> kokoro.KokoroVoice:
     return kokoro.KokoroVoice(name, tuple((p, float(w)) for p, w in recipe["packs"]), float(recipe["speed"]))
 
 
-def voice_embedding(engine: kokoro.Kokoro, embedder, voice: kokoro.KokoroVoice) -> np.ndarray:
+def voice_embedding(engine: kokoro.Kokoro, embedder, voice: kokoro.KokoroVoice,
+                    sentences: Sequence[str] = TEST_SENTENCES) -> np.ndarray:
     """The mean speaker embedding of `voice` over the test sentences (16 kHz, as the encoder expects)."""
-    clips = [audio_io.resample(engine.speak(normalize(t), voice), kokoro.KOKORO_RATE, 16000) for t in TEST_SENTENCES]
+    clips = [audio_io.resample(engine.speak(normalize(t), voice), kokoro.KOKORO_RATE, 16000) for t in sentences]
     return np.mean([embedder(c) for c in clips], axis=0)
 
 
@@ -51,20 +54,44 @@ def is_heldout(voice: kokoro.KokoroVoice, heldout: Sequence[str]) -> bool:
     return voice.name in set(heldout) or any(p in packs for p, _ in voice.packs)
 
 
+def read_selection(path: str) -> Dict:
+    """A `voice_selection.json` record, checked: threshold, seed, kept blends with their recipes."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+        kept, recipes = record["kept"], record["recipes"]
+        float(record["threshold"]), int(record["seed"])
+        for name in kept:
+            _voice_from_recipe(name, recipes[name])
+        record.setdefault("rejected", {})
+    except OSError as e:
+        raise CorpusError(f"{path}: cannot read the Kokoro voice selection ({e.strerror})") from None
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise CorpusError(f"{path}: not a Kokoro voice selection record ({type(e).__name__}: {e})") from None
+    return record
+
+
 def choose_voices(num_speakers: int, out_dir: str, pretrained_dir: str, threshold: float = 0.90,
-                  seed: int = 0, embedder=None, engine: Optional[kokoro.Kokoro] = None) -> List[kokoro.KokoroVoice]:
-    """The first `num_speakers` voices: stock voices, then distinct blends (decided once, recorded)."""
+                  seed: int = 0, embedder=None, engine: Optional[kokoro.Kokoro] = None,
+                  selection: Optional[str] = SHIPPED_SELECTION) -> List[kokoro.KokoroVoice]:
+    """The first `num_speakers` voices: stock voices, then distinct blends (decided once, recorded).
+
+    The decisions are deterministic (seeded candidates, deterministic embeddings), so a record made by an
+    earlier run with the same threshold and seed (`selection`; the project ships the 60-voice one) stands in
+    for the ~25 minutes of synthesis and embedding they cost; the record in `out_dir` takes precedence."""
     stock = [kokoro.stock_voice(p) for p in kokoro.STOCK_VOICES]
     if num_speakers <= len(stock):
         return stock[:num_speakers]
     record_path = os.path.join(out_dir, "voice_selection.json")
     record = {"threshold": threshold, "seed": seed, "kept": [], "rejected": {}, "recipes": {}}
-    if os.path.isfile(record_path):
-        with open(record_path, encoding="utf-8") as f:
-            old = json.load(f)
-        if old.get("threshold") == threshold and old.get("seed") == seed:
-            record = old
+    for path in (record_path, selection):
+        if path and os.path.isfile(path):
+            old = read_selection(path)
+            if old["threshold"] == threshold and old["seed"] == seed and len(old["kept"]) > len(record["kept"]):
+                record = old
     kept = [_voice_from_recipe(n, record["recipes"][n]) for n in record["kept"]]
+    if kept and not os.path.isfile(record_path):  # the corpus folder keeps the decisions it was made with
+        atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
     if len(stock) + len(kept) >= num_speakers:
         return (stock + kept)[:num_speakers]
     if embedder is None:
@@ -145,14 +172,15 @@ def _job(args):
 def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_speaker: int = 100, seed: int = 0,
                        workers: Optional[int] = None, sample_rate: int = 22050, pretrained_dir: str = "pretrained",
                        threshold: float = 0.90, heldout: Sequence[str] = DEFAULT_HELDOUT,
-                       sentences: Optional[Sequence[str]] = None) -> Dict:
+                       sentences: Optional[Sequence[str]] = None,
+                       selection: Optional[str] = SHIPPED_SELECTION) -> Dict:
     """Writes the corpus (resumable, deterministic); returns {speakers, utterances, failed, seconds}."""
     kokoro.find_pieces(pretrained_dir)
     kokoro.assemble(pretrained_dir)
     if shutil.which("espeak-ng") is None:
         raise CorpusError("espeak-ng is not installed (Kokoro's phonemes come from it): apt-get install espeak-ng")
     os.makedirs(out_dir, exist_ok=True)
-    voices = choose_voices(num_speakers, out_dir, pretrained_dir, threshold, seed)
+    voices = choose_voices(num_speakers, out_dir, pretrained_dir, threshold, seed, selection=selection)
     pool_text = [normalize(s) for s in (sentences or sentence_pool(seed))]
     if utterances_per_speaker > len(pool_text):
         raise CorpusError(f"utterances_per_speaker: at most {len(pool_text)} distinct sentences available")

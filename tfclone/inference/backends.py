@@ -20,18 +20,21 @@ class CloneError(RuntimeError):
 
 
 class LocalBackend:
-    """SavedModels in this process. `paths`: model name -> SavedModel folder, loaded now; with `export_base`,
-    any other model exported there (another vocoder, say) is loaded on its first use."""
+    """SavedModels in this process. `paths`: model name -> SavedModel folder, loaded now (`preload`) or on
+    first use; with `export_base`, any other model exported there (another vocoder, say) is loaded on its
+    first use."""
 
-    def __init__(self, paths: Dict[str, str], export_base: Optional[str] = None):
+    def __init__(self, paths: Dict[str, str], export_base: Optional[str] = None, preload: bool = True):
         import tensorflow as tf
 
         self._tf = tf
         self._functions = {}
+        self._paths = dict(paths)
         self._export_base = export_base
         self._lock = threading.Lock()
-        for name, path in paths.items():
-            self._functions[name] = self._load(name, path)
+        if preload:
+            for name in paths:
+                self._function(name)
 
     def _load(self, name: str, path: str):
         try:
@@ -44,14 +47,16 @@ class LocalBackend:
 
     def _function(self, model: str):
         if model not in self._functions:
-            if self._export_base is None:
+            if model not in self._paths and self._export_base is None:
                 raise CloneError(f"{model}: not loaded")
             with self._lock:
                 if model not in self._functions:
-                    try:
-                        path = latest_version(self._export_base, model)
-                    except ExportError as e:
-                        raise CloneError(str(e)) from None
+                    path = self._paths.get(model)
+                    if path is None:
+                        try:
+                            path = latest_version(self._export_base, model)
+                        except ExportError as e:
+                            raise CloneError(str(e)) from None
                     self._functions[model] = self._load(model, path)
         return self._functions[model]
 

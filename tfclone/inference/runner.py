@@ -44,11 +44,13 @@ class Cloner:
     """`models`: the exported/ folder (SavedModels, and in server mode the assets: vocabulary and configs).
     `server`: HOST:PORT of tensorflow_model_server serving the same exports; `protocol`: rest or grpc.
     `vocoder`: "hifigan", "vocoder" (WaveNet) or "griffin_lim"; default: the first of those exported whose
-    audio preset equals the synthesizer's (tfclone.export.layout.default_vocoder)."""
+    audio preset equals the synthesizer's (tfclone.export.layout.default_vocoder). `preload=False` loads each
+    local SavedModel on its first use, so a bad reference or text is reported before any model is loaded
+    (tfclone-clone); a server loads them at once (the first request is then no slower than the next)."""
 
     def __init__(self, models: str = "exported", server: Optional[str] = None, protocol: str = "grpc",
                  vocoder: Optional[str] = None, pause_seconds: float = 0.25, max_batch: int = 8,
-                 min_reference_seconds: float = 1.0, max_sentence_chars: int = 200):
+                 min_reference_seconds: float = 1.0, max_sentence_chars: int = 200, preload: bool = True):
         from tfclone.text.symbols import SymbolTable
 
         if not os.path.isdir(models):
@@ -79,7 +81,7 @@ class Cloner:
         self.pause_seconds, self.max_batch = pause_seconds, max_batch
         self.min_reference_seconds, self.max_sentence_chars = min_reference_seconds, max_sentence_chars
         if server is None:
-            self.backend = LocalBackend(paths, export_base=models)
+            self.backend = LocalBackend(paths, export_base=models, preload=preload)
         elif protocol == "rest":
             self.backend = RestBackend(server)
         elif protocol == "grpc":
