@@ -86,8 +86,33 @@ def use_xla_cache() -> str:
     return directory
 
 
-def run_tool(main, module_name: str, xla_cache: bool = False) -> None:
-    """`xla_cache`: the tool runs exported models: keep their compiled XLA programs between processes."""
+_QUIET = {"asked": False}  # set by run_tool: import TensorFlow quietly (import_tensorflow)
+
+
+def _quiet_loggers() -> None:
+    import logging as python_logging
+
+    for name in NOISY_LOGGERS:
+        python_logging.getLogger(name).setLevel(python_logging.WARNING)
+    # TensorFlow and Keras also log INFO lines through absl's logger, which carries ours too.
+    python_logging.getLogger("absl").addFilter(_only_our_info)
+
+
+def import_tensorflow():
+    """TensorFlow, imported now if it is not yet: quietly inside a tool that defers the import
+    (run_tool(..., tensorflow_at_start=False)), so its start-up lines stay out of the output there too."""
+    if "tensorflow" not in sys.modules and _QUIET["asked"]:
+        _import_tensorflow_quietly()
+        _quiet_loggers()
+    import tensorflow as tf
+
+    return tf
+
+
+def run_tool(main, module_name: str, xla_cache: bool = False, tensorflow_at_start: bool = True) -> None:
+    """`xla_cache`: the tool runs exported models: keep their compiled XLA programs between processes.
+    `tensorflow_at_start=False`: the tool imports TensorFlow only when it needs it (tfclone.inference's local
+    backend does, through import_tensorflow), so checks of its inputs answer before the ~4 s import."""
     from absl import app, flags
 
     if xla_cache:
@@ -108,14 +133,10 @@ def run_tool(main, module_name: str, xla_cache: bool = False) -> None:
         app.usage(shorthelp=True, writeto_stdout=True, exitcode=0)  # absl's own --help exits 1
 
     def start(argv):
-        if quiet:
+        if quiet and tensorflow_at_start:
             _import_tensorflow_quietly()
-            import logging as python_logging
-
-            for name in NOISY_LOGGERS:
-                python_logging.getLogger(name).setLevel(python_logging.WARNING)
-            # TensorFlow and Keras also log INFO lines through absl's logger, which carries ours too.
-            python_logging.getLogger("absl").addFilter(_only_our_info)
+            _quiet_loggers()
+        _QUIET["asked"] = quiet
         return main(argv)
 
     app.run(start)

@@ -120,7 +120,7 @@ def stream_to_stdout(text: str) -> None:
 
 
 def run():
-    run_tool(main, __name__, xla_cache=True)
+    run_tool(main, __name__, xla_cache=True, tensorflow_at_start=False)
 
 
 if __name__ == "__main__":

@@ -211,6 +211,18 @@ def test_bad_input_is_one_clear_line_and_leaves_nothing(case, bad_input_runs):
     assert list(out_dir.iterdir()) == []  # no output, no temporary, no parts
 
 
+def test_bad_input_is_reported_before_tensorflow_is_imported(repo_root, tmp_path):
+    """tfclone-clone defers TensorFlow's import (~4 s) to its first model load: a wrong path or unspeakable
+    text answers at once."""
+    driver = ("import sys; import tools.clone as tool\n"
+              "try:\n    tool.run()\nexcept SystemExit as e:\n    print('exit', e.code, 'tensorflow' in sys.modules)")
+    for args in (["--reference=nope.wav", "--text=Hello."], ["--reference=examples/arctic_slt_a0009.wav", "--text=?!"]):
+        result = subprocess.run([sys.executable, "-c", driver, *args, f"--out={tmp_path / 'x.wav'}"],
+                                capture_output=True, text=True, cwd=repo_root, timeout=120)
+        assert result.stdout.strip() == "exit 2 False", (result.stdout, result.stderr[-2000:])
+        assert result.stderr.count("tfclone-clone: error:") == 1
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_cloner_names_each_bad_input_before_loading_a_model(case, exported, reference_wav, bad_models,
                                                             tmp_path_factory):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -13,6 +14,17 @@ from typing import Dict, Optional
 import numpy as np
 
 from tfclone.export.layout import ExportError, latest_version
+
+
+def _tensorflow():
+    """TensorFlow, imported on first need: inside a tool by its quiet import (tfclone.cli.import_tensorflow),
+    in a library plainly."""
+    cli = sys.modules.get("tfclone.cli")
+    if cli is not None:
+        return cli.import_tensorflow()
+    import tensorflow as tf
+
+    return tf
 
 
 class CloneError(RuntimeError):
@@ -25,9 +37,7 @@ class LocalBackend:
     first use."""
 
     def __init__(self, paths: Dict[str, str], export_base: Optional[str] = None, preload: bool = True):
-        import tensorflow as tf
-
-        self._tf = tf
+        self._tf = None  # TensorFlow, imported with the first model
         self._functions = {}
         self._paths = dict(paths)
         self._export_base = export_base
@@ -37,6 +47,8 @@ class LocalBackend:
                 self._function(name)
 
     def _load(self, name: str, path: str):
+        if self._tf is None:
+            self._tf = _tensorflow()
         try:
             return self._tf.saved_model.load(path).signatures["serving_default"]
         except (OSError, ValueError, KeyError, self._tf.errors.OpError) as e:
@@ -107,6 +119,8 @@ class GrpcBackend:
 
     def __init__(self, address: str, timeout: float = 300.0, connect_timeout: float = 5.0):
         import grpc
+
+        _tensorflow()  # the serving protos import TensorFlow: quietly inside a tool
         from tensorflow_serving.apis import prediction_service_pb2_grpc
 
         _split_address(address)
@@ -124,7 +138,7 @@ class GrpcBackend:
         return f"TF Serving gRPC at {self.address}"
 
     def run(self, model, inputs):
-        import tensorflow as tf
+        tf = _tensorflow()
         from tensorflow_serving.apis import model_pb2, predict_pb2
 
         request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model,
