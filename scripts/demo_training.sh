@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Train the demo synthesizer (issue 17) in a work folder outside the repository, from whatever is there:
+#   bash scripts/demo_training.sh WORK_DIR HOURS [extra tfclone-train flags]
+# Each stage is skipped when its output exists, so a machine handed back as it was resumes training at once
+# and a fresh one rebuilds first (~25 min on 2 cores with the shipped Kokoro voice selection):
+#   1. the corpus: 60 Kokoro voices x 13 sentences + the Asterisk speaker, 22.05 kHz   (WORK/corpus/kokoro)
+#   2. shards (held-out voices in the test split) and Resemblyzer embeddings           (WORK/shards/natural1)
+#   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
+#   4. training: resumes WORK/runs/synth_natural3, else starts from pretrained/demo/synthesizer.npz
+# It runs from a copy of the code (WORK/code, refreshed at each start): a running job never sees edits of the
+# working tree. Needs `bash scripts/setup.sh --kokoro`. Stop it with SIGTERM: it checkpoints first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$(pwd)
+W=${1:?usage: demo_training.sh WORK_DIR HOURS [tfclone-train flags]}
+HOURS=${2:?usage: demo_training.sh WORK_DIR HOURS [tfclone-train flags]}
+shift 2
+PY=${PY:-$REPO/.venv/bin/python}
+mkdir -p "$W"
+W=$(cd "$W" && pwd)
+if pgrep -f "model_dir $W/runs/synth_natural3" >/dev/null; then
+  echo "demo_training: a training job on $W/runs/synth_natural3 is running; stop it first (kill -TERM)" >&2
+  exit 2
+fi
+rm -rf "$W/code" && mkdir -p "$W/code"
+git -C "$REPO" archive HEAD | tar -x -C "$W/code"
+cd "$W/code"
+export PYTHONPATH="$W/code"
+P="$REPO/pretrained"
+
+if [ ! -f "$W/corpus/kokoro/manifest.jsonl" ] || ! grep -q '"kokoro-' "$W/corpus/kokoro/manifest.jsonl"; then
+  "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$W/corpus/kokoro" --speakers 60 --utterances 13 \
+    --sample_rate 22050 --pretrained_dir "$P"
+fi
+if [ ! -f "$W/shards/natural1/embeddings/train.npy" ]; then
+  "$PY" -m tools.preprocess --corpus local --corpus_dir "$W/corpus/kokoro" --out_dir "$W/shards/natural1" \
+    --sample_rate 22050
+  if [ ! -f "$W/exported/speaker_encoder/1/saved_model.pb" ]; then
+    "$PY" -m tools.import_resemblyzer --weights "$P/Resemblyzer-0.1.4-py3-none-any.whl" --model_dir "$W/runs/resemblyzer_vad"
+    "$PY" -m tools.export --model speaker_encoder --model_dir "$W/runs/resemblyzer_vad" --export_dir "$W/exported"
+  fi
+  "$PY" -m tools.embed --data_dir "$W/shards/natural1" --encoder "$W/exported/speaker_encoder/1"
+fi
+if [ ! -d "$W/eval/heldout" ]; then
+  "$PY" - "$W" <<'PY'
+import json, os, shutil, sys
+work = sys.argv[1]
+corpus, out = os.path.join(work, "corpus", "kokoro"), os.path.join(work, "eval", "heldout.tmp")
+os.makedirs(out, exist_ok=True)
+with open(os.path.join(corpus, "speakers.json"), encoding="utf-8") as f:
+    speakers = json.load(f)
+for name, speaker in sorted(speakers.items()):
+    if speaker.get("heldout"):  # the first utterance of each held-out voice, with its transcript
+        for ext in (".wav", ".txt"):
+            shutil.copy(os.path.join(corpus, name, f"{name}_0000{ext}"), os.path.join(out, name + ext))
+os.rename(out, os.path.join(work, "eval", "heldout"))
+print("held-out reference clips:", len(os.listdir(os.path.join(work, "eval", "heldout"))) // 2)
+PY
+fi
+INIT=()
+ls "$W"/runs/synth_natural3/ckpt-*.index >/dev/null 2>&1 || INIT=(--init_weights "$REPO/pretrained/demo/synthesizer.npz")
+exec "$PY" -m tools.train --model synthesizer --config configs/synthesizer/demo.yaml --data_dir "$W/shards/natural1" \
+  --model_dir "$W/runs/synth_natural3" "${INIT[@]}" --max_hours "$HOURS" "$@"
