@@ -11,10 +11,12 @@ from tfclone.export.speaker_encoder import export_speaker_encoder
 from tfclone.models.speaker_encoder import build_speaker_encoder, embed_utterances
 
 
-def test_embed_tool_fills_every_row_with_the_encoders_embedding(local_corpus, tmp_path, repo_root):
-    from tfclone.data.preprocess import PreprocessOptions, preprocess
-    shards = tmp_path / "shards"
-    summary = preprocess(PreprocessOptions("local", str(local_corpus), test_speakers=2), str(shards))
+def test_embed_tool_fills_every_row_with_the_encoders_embedding(local_shards, tmp_path, repo_root):
+    import shutil
+
+    shards = tmp_path / "shards"  # the session's shards, their random embeddings removed
+    shutil.copytree(local_shards, shards)
+    shutil.rmtree(shards / "embeddings")
     config = experiment_config("speaker_encoder", [str(repo_root / "configs/speaker_encoder/tiny.yaml")])
     encoder = build_speaker_encoder(config.audio, config.model)
     model_dir = tmp_path / "encoder"
@@ -25,9 +27,10 @@ def test_embed_tool_fills_every_row_with_the_encoders_embedding(local_corpus, tm
                             capture_output=True, text=True, cwd=repo_root)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [json.loads(line) for line in (shards / "manifest.jsonl").read_text().splitlines()]
-    for split in ("train", "test"):
+    sizes = json.loads((shards / "summary.json").read_text())["split_sizes"]
+    for split in ("train", "validation", "test"):
         table = np.load(records.embeddings_path(str(shards), split))
-        assert table.shape == (summary["split_sizes"][split], 256)
+        assert table.shape == (sizes[split], 256)  # a row per listed utterance, written or skipped
         mine = [r for r in rows if r["split"] == split]
         assert np.allclose(np.linalg.norm(table[[r["index"] for r in mine]], axis=1), 1.0, atol=1e-5)
     # Spot check one utterance against the Keras encoder.
