@@ -170,6 +170,8 @@ def test_a_recorded_voice_selection_stands_in_for_the_embedding_run(tmp_path):
         choose_voices(n + 2, str(tmp_path / "other"), str(empty), threshold=0.8, selection=str(shipped))
     with pytest.raises(CorpusError, match="Resemblyzer-0.1.4"):  # more voices than recorded
         choose_voices(n + 3, str(tmp_path / "more"), str(empty), selection=str(shipped))
+    with pytest.raises(CorpusError, match=r"gone.json: cannot read the Kokoro voice selection"):
+        choose_voices(n + 2, str(tmp_path / "gone"), str(empty), selection=str(tmp_path / "gone.json"))
     shipped.write_text(json.dumps({**record, "kept": ["kokoro-nobody"]}))
     with pytest.raises(CorpusError, match=r"selection.json: not a Kokoro voice selection record \(KeyError"):
         choose_voices(n + 2, str(tmp_path / "bad"), str(empty), selection=str(shipped))

@@ -15,13 +15,13 @@ _RUNNER = {}
 
 
 def _runner():
-    """This test worker's runner process (--serve), started on first use: TensorFlow imported once. A thread
+    """This test worker's runner process, started on first use: TensorFlow imported once. A thread
     moves its answer lines into a queue, so a caller can wait with a timeout."""
     proc = _RUNNER.get("proc")
     if proc is None or proc.poll() is not None:
         workdir = tempfile.mkdtemp(prefix="saved_model_runner-")
         log = open(os.path.join(workdir, "stderr.txt"), "w+")
-        proc = subprocess.Popen([sys.executable, RUNNER, "--serve"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, RUNNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=log, text=True, cwd=workdir, env={**os.environ, "PYTHONPATH": ""})
         answers = queue.Queue()
 

@@ -1,11 +1,10 @@
 """Runs tfclone SavedModels with TensorFlow alone (no tfclone import) — the way TF Serving sees them.
 
-    python saved_model_runner.py EXPORT_DIR INPUTS.npz OUTPUTS.npz [SIGNATURE]
-    python saved_model_runner.py --serve     one job per stdin line "EXPORT_DIR<TAB>INPUTS<TAB>OUTPUTS<TAB>SIGNATURE",
-                                             one "@@runner ok ..." or "@@runner error ..." line per job
+    python saved_model_runner.py     one job per stdin line "EXPORT_DIR<TAB>INPUTS.npz<TAB>OUTPUTS.npz<TAB>SIGNATURE",
+                                     one "@@runner ok ..." or "@@runner error ..." line per job
 
-The serving form is one process for many jobs (tests/export/helpers.py keeps one per test worker), so
-TensorFlow is imported once; each job still loads its SavedModel from disk.
+One process for many jobs (tests/export/helpers.py keeps one per test worker), so TensorFlow is imported
+once; each job still loads its SavedModel from disk.
 """
 import sys
 import traceback
@@ -24,13 +23,10 @@ def run(export_dir, inputs_path, outputs_path, signature="serving_default"):
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--serve"]:
-        for line in sys.stdin:
-            try:
-                names = run(*line.rstrip("\n").split("\t"))
-                print("@@runner ok", " ".join(names), flush=True)
-            except Exception:  # pylint: disable=broad-except
-                message = traceback.format_exc().replace("\n", " | ")
-                print("@@runner error", message[-3000:], flush=True)
-    else:
-        print("ok", run(*sys.argv[1:5]))
+    for line in sys.stdin:
+        try:
+            names = run(*line.rstrip("\n").split("\t"))
+            print("@@runner ok", " ".join(names), flush=True)
+        except Exception:  # pylint: disable=broad-except
+            message = traceback.format_exc().replace("\n", " | ")
+            print("@@runner error", message[-3000:], flush=True)

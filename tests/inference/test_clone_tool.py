@@ -229,11 +229,12 @@ def test_cloner_names_each_bad_input_before_loading_a_model(case, exported, refe
                                                             tmp_path_factory):
     """What tfclone-clone does with its flags (tools/clone.py): the error raised is the one line it prints."""
     args = case_args(case, case_dir(tmp_path_factory, bad_models), reference_wav, exported)
+    cloner = None
     with pytest.raises(CloneError) as raised:
         cloner = Cloner(args["--models"], args.get("--server"), args.get("--protocol", "grpc"), preload=False)
         cloner.clone(args["--reference"], args["--text"])
     assert CASES[case][1] in str(raised.value) and "\n" not in str(raised.value)
-    if not args.get("--server") and "cloner" in locals():
+    if cloner is not None and not args.get("--server"):  # a local Cloner was made: nothing loaded
         assert cloner.backend._functions == {}
 
 

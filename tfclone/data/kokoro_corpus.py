@@ -78,17 +78,17 @@ def choose_voices(num_speakers: int, out_dir: str, pretrained_dir: str, threshol
 
     The decisions are deterministic (seeded candidates, deterministic embeddings), so a record made by an
     earlier run with the same threshold and seed (`selection`; the project ships the 60-voice one) stands in
-    for the ~25 minutes of synthesis and embedding they cost; the record in `out_dir` takes precedence."""
+    for the ~25 minutes of synthesis and embedding they cost. Of that record and the one in `out_dir`, the one
+    with more kept blends is continued; a `selection` that cannot be read is an error, not skipped."""
     stock = [kokoro.stock_voice(p) for p in kokoro.STOCK_VOICES]
     if num_speakers <= len(stock):
         return stock[:num_speakers]
     record_path = os.path.join(out_dir, "voice_selection.json")
     record = {"threshold": threshold, "seed": seed, "kept": [], "rejected": {}, "recipes": {}}
-    for path in (record_path, selection):
-        if path and os.path.isfile(path):
-            old = read_selection(path)
-            if old["threshold"] == threshold and old["seed"] == seed and len(old["kept"]) > len(record["kept"]):
-                record = old
+    for path in ([record_path] if os.path.isfile(record_path) else []) + ([selection] if selection else []):
+        old = read_selection(path)
+        if old["threshold"] == threshold and old["seed"] == seed and len(old["kept"]) > len(record["kept"]):
+            record = old
     kept = [_voice_from_recipe(n, record["recipes"][n]) for n in record["kept"]]
     if kept and not os.path.isfile(record_path):  # the corpus folder keeps the decisions it was made with
         atomic_write_text(record_path, json.dumps(record, indent=1) + "\n")
