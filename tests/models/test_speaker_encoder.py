@@ -44,6 +44,19 @@ def test_config_round_trip():
     np.testing.assert_allclose(clone(x).numpy(), model(x).numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("model_config", [TINY, SpeakerEncoderModelConfig(lstm_layers=3, lstm_units=48,
+                                                                         lstm_projection=0, final_relu=True)])
+def test_fused_inference_equals_keras(model_config):
+    """infer() (BlockLSTMV2 with the Keras weights as they are) gives call()'s embeddings, for 160 frames."""
+    model = build_speaker_encoder(AUDIO, model_config)
+    for w in model.weights:  # non-zero biases too, so the gate order is checked on every weight
+        w.assign(tf.random.stateless_normal(w.shape, [len(w.name), 1]) * 0.3)
+    x = tf.random.stateless_normal([4, 160, 40], [0, 2])
+    keras_side, fused = model(x).numpy(), tf.function(model.infer)(x).numpy()
+    assert np.abs(keras_side).max() > 0.05  # not a degenerate, all-zero embedding
+    np.testing.assert_allclose(fused, keras_side, atol=2e-6)
+
+
 @pytest.mark.parametrize("n", [100, 16000, 25600, 25760, 33000, 41000, 64123, 160000])
 def test_partial_windows_follow_resemblyzer(n):
     cfg = SpeakerEncoderModelConfig()
