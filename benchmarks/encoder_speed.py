@@ -32,7 +32,7 @@ def main(argv):
     encoder = se.build_speaker_encoder(audio, model_config)
     clip = speech_like(FLAGS.seconds, seed=0)[None].astype(np.float32)
     length = tf.constant([clip.shape[1]])
-    starts, valid = se.partial_starts(length, audio, model_config)
+    _, valid = se.partial_starts(length, audio, model_config)
     windows, units = int(valid.numpy().sum()), model_config.lstm_units
 
     fused = tf.function(lambda a, n: se.embed_utterances(encoder, a, n, audio, model_config))

@@ -29,10 +29,11 @@ cd "$W/code"
 export PYTHONPATH="$W/code"
 P="$REPO/pretrained"
 
+SPEAKERS=60
 UTTERANCES=40
 last=$(printf "%04d" $((UTTERANCES - 1)))
-if [ "$(find "$W/corpus/kokoro" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt 60 ]; then
-  "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$W/corpus/kokoro" --speakers 60 --utterances $UTTERANCES \
+if [ "$(find "$W/corpus/kokoro" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
+  "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$W/corpus/kokoro" --speakers $SPEAKERS --utterances $UTTERANCES \
     --sample_rate 22050 --pretrained_dir "$P"
 fi
 if [ ! -f "$W/shards/natural2/embeddings/train.npy" ]; then
