@@ -28,6 +28,11 @@ def test_saved_model_without_tfclone_matches_keras(tmp_path, repo_root):
     assert result.returncode == 0, result.stderr[-2000:]
     export_dir = tmp_path / "exported" / "synthesizer" / "1"
     assert SymbolTable.load(str(export_dir / "assets" / "symbols.txt")) == symbols  # vocabulary ships with it
+    # Each weight is stored once (the raw tf.Variables TF Serving restores, not the Keras wrappers beside them).
+    stored = [name for name, _ in tf.train.list_variables(str(export_dir / "variables" / "variables"))
+              if name != "_CHECKPOINTABLE_OBJECT_GRAPH"]
+    assert len(stored) == len(model.variables), (len(stored), len(model.variables))
+    assert all(name.startswith("tf_variables/") for name in stored), stored[:5]
     ids = [text_to_ids(t) for t in ("Good morning, everyone.", "Hi.", "The quick brown fox jumps.")]
     token_ids = np.zeros([3, max(map(len, ids))], np.int32)
     for i, row in enumerate(ids):

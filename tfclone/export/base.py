@@ -40,13 +40,18 @@ def restore_model(model, model_dir: str, checkpoint: Optional[str] = None, key: 
 def track_raw_variables(module: tf.Module) -> None:
     """Keras 3 checkpoints its keras.Variable wrappers, which TF1-style loaders (TF Serving's C++
     SavedModelBundle, saved_model_cli run) cannot restore: they fail with "Could not find variable ...".
-    Tracking the underlying tf.Variables too (as keras.export.ExportArchive does) fixes that."""
+    The SavedModel tracks the underlying tf.Variables instead (as keras.export.ExportArchive does), and
+    only them: a Keras layer held by the module stays usable for tracing but is no longer a dependency, so
+    each weight is written (and loaded, and held in memory) once, not twice."""
     import keras
+    from tensorflow.python.trackable.data_structures import NoDependency  # no public spelling in TF 2.21
 
     raw = []
-    for value in list(vars(module).values()):
+    for name, value in list(vars(module).items()):
         if isinstance(value, keras.layers.Layer):
             raw.extend(v.value for v in value.variables)
+            delattr(module, name)  # drops the checkpoint dependency
+            setattr(module, name, NoDependency(value))
     if raw:
         module.tf_variables = raw
 
