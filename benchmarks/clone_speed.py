@@ -9,13 +9,17 @@ WaveNet, griffin_lim), after a warm-up call:
                `tfclone-clone --out -` writes first; with HiFi-GAN a head of the first sentence), and the
                first whole sentence (what `--stream` writes as <out>-001.wav)
   encoder      the speaker encoder on a 10 s clip (the reference repeated), preprocessing included
-and once, for the default vocoder, as a user runs it:
-  cold start   process start of `tfclone-clone` to the written file (loading and compiling included)
-  peak memory  the largest resident set of this process (all vocoders loaded) and of the cold process
+and first, for the default vocoder, as a user runs it (before this process loads anything):
+  cold start   process start of `tfclone-clone` to the written file, one sentence (loading and compiling
+               included): the first run with XLA's compilation cache as found, then the median of
+               --repeats more with it filled (every later run of a user)
+  peak memory  the largest resident set of a cold `tfclone-clone` of the paragraph (what a user's run
+               costs), beside this process's (every vocoder loaded at once)
 
 The peers' figures were measured on a 2-core machine of this same kind (torch 2.13, each peer's default
 configuration, median of 3) and cannot be re-run here: they are printed as the fixed reference they are.
-The last line, parsed by tools, is for the default vocoder:
+Figures differ several-fold between CPUs; the first line names this one (benchmarks/timing.machine). The last
+line, parsed by tools, is for the default vocoder (cold start: the cache filled; memory: the cold paragraph run):
   chain: RTF <x> (<y>x real time), first audio <z> s, cold start <c> s, peak memory <m> GiB
 
     python benchmarks/clone_speed.py [--models pretrained/models] [--reference examples/arctic_slt_a0009.wav]
@@ -29,6 +33,8 @@ import tempfile
 import time
 
 from absl import app, flags
+
+import timing  # benchmarks/timing.py (this folder is on sys.path when a benchmark runs)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("models", "pretrained/models", "Exported models folder.")
@@ -56,8 +62,8 @@ def median(values):
     return values[len(values) // 2]
 
 
-def peak_gib(who=resource.RUSAGE_SELF) -> float:
-    return resource.getrusage(who).ru_maxrss / 2 ** 20  # KiB on Linux
+def peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20  # KiB on Linux
 
 
 def stage_times(cloner, text):
@@ -120,17 +126,22 @@ def encoder_speed(cloner, repeats: int) -> float:
     return 10.0 / median(times)
 
 
-def cold_start(vocoder: str, text: str) -> float:
+def cold_run(vocoder: str, text: str) -> tuple:
+    """(seconds, peak resident GiB) of one `tfclone-clone` process, from its start to the written file."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [os.path.join(os.path.dirname(sys.executable), "tfclone-clone"), "--models", FLAGS.models,
                    "--reference", FLAGS.reference, "--text", text, "--out", os.path.join(tmp, "cold.wav"),
                    "--vocoder", vocoder]
         began = time.perf_counter()
-        result = subprocess.run(command, capture_output=True, text=True)
-        seconds = time.perf_counter() - began
-        if result.returncode != 0:
-            raise RuntimeError(f"tfclone-clone failed: {result.stderr[-1000:]}")
-    return seconds
+        with open(os.path.join(tmp, "stderr"), "w+") as err:
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)
+            _, status, usage = os.wait4(process.pid, 0)  # this child's own peak, not the largest child's
+            process.returncode = os.waitstatus_to_exitcode(status)
+            seconds = time.perf_counter() - began
+            if process.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"tfclone-clone failed: {err.read()[-1000:]}")
+    return seconds, usage.ru_maxrss / 2 ** 20  # KiB on Linux
 
 
 def main(argv):
@@ -152,8 +163,15 @@ def main(argv):
             continue
         if audio_mismatch(synthesizer_audio, read_config(path, name).audio) is None:
             vocoders.append(name)
-    print(f"models {FLAGS.models}; vocoders {', '.join(vocoders)} (default {default}); {os.cpu_count()} CPUs"
+    print(f"models {FLAGS.models}; vocoders {', '.join(vocoders)} (default {default}); {timing.machine()}"
           + ("; SMOKE RUN: no timing claims" if FLAGS.smoke else ""))
+    cold, cold_memory = float("nan"), float("nan")
+    if FLAGS.cold:  # first, while nothing else is loaded: a user's run of tfclone-clone
+        first_cold = cold_run(default, sentence)[0]
+        cold = first_cold if FLAGS.smoke else median([cold_run(default, sentence)[0] for _ in range(repeats)])
+        paragraph_cold, cold_memory = cold_run(default, paragraph)
+        print(f"cold tfclone-clone, one sentence ({default}): {cold:.1f} s (first run, XLA cache as found: "
+              f"{first_cold:.1f} s); one paragraph: {paragraph_cold:.1f} s, peak memory {cold_memory:.2f} GiB")
     results = {}
     for vocoder in vocoders:
         cloner = Cloner(FLAGS.models, vocoder=vocoder)
@@ -175,14 +193,13 @@ def main(argv):
               f"first audio {first:.2f} s (stream's first piece; first whole sentence {first_sentence:.2f} s)")
         if vocoder == vocoders[0]:
             print(f"speaker encoder, 10 s clip, preprocessing included: {encoder_speed(cloner, repeats):.0f}x real time")
-    cold = cold_start(default, sentence) if FLAGS.cold else float("nan")
-    memory = max(peak_gib(), peak_gib(resource.RUSAGE_CHILDREN))
-    print("\npeers (fixed reference figures, measured elsewhere on a 2-core machine of this kind; not re-run here):")
+    print(f"\npeak memory of this process (every vocoder loaded): {peak_gib():.2f} GiB")
+    print("peers (fixed reference figures, measured elsewhere on a 2-core machine of this kind; not re-run here):")
     for name, figure in PEERS:
         print(f"  {name:<80}{figure}")
     rtf, first = results[default]
     print(f"chain: RTF {rtf:.3f} ({1 / rtf:.1f}x real time), first audio {first:.2f} s, cold start {cold:.1f} s, "
-          f"peak memory {memory:.2f} GiB")
+          f"peak memory {cold_memory:.2f} GiB")
 
 
 if __name__ == "__main__":

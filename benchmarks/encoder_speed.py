@@ -63,7 +63,7 @@ def main(argv):
             ("floor: the recurrent matmuls alone", timing.timed(recurrent_matmuls, tf.random.normal([windows, units]),
                                                                 min_time=FLAGS.min_time))]
     print(f"{FLAGS.seconds:.0f} s clip, {windows} windows of {frames} frames, {model_config.lstm_layers} x "
-          f"{units}-unit LSTMs ({FLAGS.config})")
+          f"{units}-unit LSTMs ({FLAGS.config}); {timing.machine()}")
     print(f"{'':38}{'ms':>8}{'x real time':>13}")
     for name, seconds in rows:
         print(f"{name:38}{seconds * 1e3:8.1f}{FLAGS.seconds / seconds:13.1f}")

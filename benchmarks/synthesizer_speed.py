@@ -32,6 +32,7 @@ def main(argv):
     from tfclone.config import experiment_config
     from tfclone.models.tacotron2 import build_tacotron2
 
+    print(timing.machine())
     print(f"{'config':<8}{'batch':>6}{'graph':>7}{'frames/s':>12}{'x real time':>13}{'s/call':>9}")
     for name in FLAGS.configs:
         config = experiment_config("synthesizer", [f"configs/synthesizer/{name}.yaml"], "model.stop_threshold=0.999999")

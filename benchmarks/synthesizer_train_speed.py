@@ -38,7 +38,7 @@ def main(argv):
              "mel": tf.constant(rng.uniform(-8, 0, (b, f, config.audio.n_mels)), tf.float32),
              "mel_length": tf.fill([b], f)}
     fast = ZoneoutLSTMCell.transposed_kernels
-    print(f"config {FLAGS.config}, batch {b} x {f} frames x {t} tokens, {os.cpu_count()} CPUs")
+    print(f"config {FLAGS.config}, batch {b} x {f} frames x {t} tokens; {timing.machine()}")
     results = {}
     for name, path in [("Keras LSTMCell backward (baseline)", lambda cell: None), ("transposed kernels", fast)]:
         ZoneoutLSTMCell.transposed_kernels = path

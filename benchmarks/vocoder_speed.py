@@ -101,7 +101,7 @@ def main(argv):
     m = config.model
     print(f"config {FLAGS.config} {FLAGS.params_override}: {m.layers} layers, residual {m.residual_channels}, "
           f"gate {m.gate_channels}, skip {m.skip_channels}, receptive field {model.receptive_field} samples; "
-          f"{os.cpu_count()} CPUs, TF {tf.__version__}")
+          f"{timing.machine()}; TF {tf.__version__}")
     rows = []
 
     def report(name, samples, seconds, sample_rate=None):

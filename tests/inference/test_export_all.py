@@ -101,6 +101,7 @@ def test_clone_speed_benchmark_smoke_run(exported, repo_root, reference_wav):
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert "[vocoder] sentence" in result.stdout and "[griffin_lim] sentence" in result.stdout
+    assert "cold tfclone-clone, one sentence (" in result.stdout and "peak memory of this process" in result.stdout
     import re
 
     assert re.fullmatch(r"chain: RTF [0-9.]+ \([0-9.]+x real time\), first audio [0-9.]+ s, cold start [0-9.]+ s, "
