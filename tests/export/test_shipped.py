@@ -109,3 +109,28 @@ def test_shipped_wavenet_vocodes_a_real_mel_following_its_loudness(repo_root):
     ours, truth = envelope(audio), envelope(wav)
     n = min(len(ours), len(truth))
     assert np.corrcoef(ours[:n], truth[:n])[0, 1] > 0.6
+
+
+def test_shipped_batch_vocodes_each_sentence_to_its_own_length(repo_root):
+    """A batch of sentences (a paragraph) through HiFi-GAN, which Cloner vocodes row by row: each sentence's
+    audio is its own mel's, to its own length, equal to that mel vocoded alone (as a streamed or single
+    sentence is), and no sentence pays for the batch's longest. A padded batch would differ from it only within
+    the receptive field (14.4 frames) of a shorter row's end, where it sees the masked frames as silence."""
+    from tfclone.inference import Cloner
+
+    cloner = Cloner(str(repo_root / "pretrained" / "models"), vocoder="hifigan")
+    embedding = np.random.default_rng(0).normal(size=256).astype(np.float32)
+    ids = [ids for _, ids in cloner.sentences("Good morning to you all. Yes.")]
+    rows = cloner.synthesize_rows(np.stack([embedding, embedding]) / np.linalg.norm(embedding), ids)
+    lengths = [len(row.mel) for row in rows]  # the decoder's prenet dropout varies each decode: use its mels
+    assert lengths[0] > lengths[1]
+    padded = np.zeros([2, lengths[0], rows[0].mel.shape[1]], np.float32)
+    for i, row in enumerate(rows):
+        padded[i, :lengths[i]] = row.mel
+    batched = cloner.vocode(padded, lengths)["audio"]
+    for i, row in enumerate(rows):
+        assert len(row.audio) == lengths[i] * 256
+        alone = cloner.vocode(row.mel[None], [lengths[i]])["audio"][0]
+        np.testing.assert_allclose(row.audio, alone, atol=1e-4)
+        np.testing.assert_allclose(row.audio[:(lengths[i] - 15) * 256], batched[i, :(lengths[i] - 15) * 256],
+                                   atol=1e-4)

@@ -217,10 +217,15 @@ class Cloner:
                     on_piece(row, piece)
             waves[row] = np.concatenate(pieces)
         rest = [i for i in range(len(id_lists)) if i not in waves]
-        if rest:
-            audio = self.vocode(mel["mel"][rest, :max(lengths[i] for i in rest)], mel["mel_length"][rest], vocoder,
-                                speaker[rest])
-            for j, i in enumerate(rest):
+        # HiFi-GAN's convolutions run at the CPU's matmul bound at batch 1, so a batch buys no speed; vocoded
+        # row by row, no row pays for the batch's longest mel and only one sentence's activations are held
+        # (a 10-sentence paragraph: RTF and peak memory measured in README's speed section). The WaveNet and
+        # Griffin-Lim gain from the batch (per-sample steps / per-iteration FFTs shared), so they keep it.
+        groups = [[i] for i in rest] if vocoder == "hifigan" else [rest] if rest else []
+        for group in groups:
+            audio = self.vocode(mel["mel"][group, :max(lengths[i] for i in group)], mel["mel_length"][group], vocoder,
+                                speaker[group])
+            for j, i in enumerate(group):
                 waves[i] = audio["audio"][j, :int(audio["audio_length"][j])]
         alignments = mel.get("alignment", np.zeros([len(id_lists), 0, 0], np.float32))
         r = max(1, mel["mel"].shape[1] // max(1, alignments.shape[1]))  # mel frames per decoder step
