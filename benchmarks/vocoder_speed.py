@@ -13,9 +13,10 @@ beside the arithmetic bound: multiply-adds per sample counted from the layer sha
 machine reaches on one large float32 matmul. Weights are random: speed does not depend on them.
 
   hifigan      HiFi-GAN V1 (the pretrained generator's shape, 22.05 kHz) on one --seconds mel at batch 1,
-               plain graph and XLA, with its multiply-adds per second of audio and the fraction of the
-               same run's matmul bound it reaches (--nowavenet times HiFi-GAN alone); with --torch_python, the
-               torch original on the same mel length, in the same run (`hifigan_torch.py`, in that Python)
+               plain graph, XLA, and in bfloat16 (model.compute_dtype), with its multiply-adds per second of
+               audio and the fraction of the same run's (float32) matmul bound it reaches (--nowavenet times
+               HiFi-GAN alone); with --torch_python, the torch original on the same mel length, in the same
+               run (`hifigan_torch.py`, in that Python)
 
     python benchmarks/vocoder_speed.py [--config configs/vocoder/base.yaml] [--seconds 5] [--nowavenet]
         [--torch_python /tmp/torch-venv/bin/python]
@@ -70,8 +71,12 @@ def time_hifigan(report, flops_rate):
     per_second = hifigan_macs_per_frame(model) * rate / hop
     print(f"HiFi-GAN V1: {per_second / 1e9:.2f} G multiply-adds per second of 22.05 kHz audio; bound "
           f"{flops_rate / (2 * per_second):.2f}x real time")
-    for name, xla in (("plain", False), ("XLA", True)):
-        generate = tf.function(lambda m: model(m), jit_compile=xla)
+    import dataclasses
+
+    bf16 = build_hifigan(config.audio, dataclasses.replace(config.model, compute_dtype="bfloat16"))
+    bf16.set_weights(model.get_weights())
+    for name, net, xla in (("plain", model, False), ("XLA", model, True), ("bfloat16, plain", bf16, False)):
+        generate = tf.function(lambda m, net=net: net(m), jit_compile=xla)
         seconds = timed(generate, mel)
         achieved = 2 * per_second * frames * hop / rate / seconds
         report(f"hifigan {FLAGS.seconds:g} s, batch 1, {name}", frames * hop, seconds, rate)

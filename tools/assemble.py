@@ -13,6 +13,9 @@ flags.DEFINE_string("pretrained_dir", "pretrained", "The wheels and pretrained/d
 flags.DEFINE_string("configs_dir", "configs", "The configs folder (the demo models' configs).")
 flags.DEFINE_string("out_dir", None, "The models folder (default <pretrained_dir>/models).")
 flags.DEFINE_boolean("force", False, "Rebuild even when the folder is current.")
+flags.DEFINE_enum("hifigan_dtype", "auto", ["auto", "float32", "bfloat16"],
+                  "HiFi-GAN's arithmetic; auto: bfloat16 where this CPU does it natively (avx512_bf16 / AMX), "
+                  "~2x faster at the same quality, else float32.")
 
 
 def main(argv):
@@ -21,7 +24,8 @@ def main(argv):
     from tfclone.export.shipped import assemble
 
     try:
-        paths = assemble(FLAGS.pretrained_dir, FLAGS.out_dir, FLAGS.configs_dir, force=FLAGS.force)
+        paths = assemble(FLAGS.pretrained_dir, FLAGS.out_dir, FLAGS.configs_dir, force=FLAGS.force,
+                         hifigan_compute=FLAGS.hifigan_dtype)
     except ExportError as e:
         raise app.UsageError(str(e)) from None
     if paths is None:

@@ -151,3 +151,21 @@ def test_score_clone_mode_runs_on_exported_models(exported, repo_root, tmp_path)
     assert "sv_eer_campplus" not in clones and summary["judges"]["campplus"] == "absent: skipped by request"
     assert systems["ground truth"]["figures"]["wer"]["mean"] <= 0.1  # real speech, heard by Whisper tiny.en
     assert len(list((out / "wavs").rglob("*.wav"))) == 4 and (out / "index.html").is_file()
+
+
+def test_score_vocoder_items_keep_two_exports_of_one_model_apart(exported, reference_wav, tmp_path):
+    """tfclone-score vocoder with the same model twice (e.g. float32 and bfloat16 exports of HiFi-GAN): each
+    is its own system with its own wavs, not one overwriting the other's files."""
+    from tfclone.audio import io
+    from tfclone.eval.score import vocoder_items
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    shutil.copy(reference_wav, clips / "voice.wav")
+    (clips / "voice.txt").write_text("a voice")
+    items = vocoder_items([str(exported / "griffin_lim" / "1"), str(exported / "griffin_lim" / "1")], str(clips),
+                          str(tmp_path / "report"), griffin_lim_iterations=2)
+    systems = [i for i in items if i.system.startswith("griffin_lim") and "mel)" not in i.system]
+    assert [s.system for s in systems] == ["griffin_lim", f"griffin_lim ({exported / 'griffin_lim' / '1'})"]
+    assert systems[0].audio != systems[1].audio
+    assert all(len(io.load(s.audio, 16000)) > 16000 for s in systems)

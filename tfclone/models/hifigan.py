@@ -74,7 +74,9 @@ class HifiganGenerator(keras.Model):
             self.ups.append(keras.layers.Conv1DTranspose(channels, k, strides=u, padding="same", name=f"ups_{i}"))
             for j, (rk, rd) in enumerate(zip(self.resblock_kernel_sizes, self.resblock_dilation_sizes)):
                 self.resblocks.append(ResBlock(channels, rk, rd, name=f"resblocks_{i * len(rd) + j}"))
-        self.conv_post = keras.layers.Conv1D(1, 7, padding="same", name="conv_post")
+        # The output convolution and tanh stay float32 under a bfloat16 policy: one channel, negligible cost,
+        # and the samples keep float32 resolution.
+        self.conv_post = keras.layers.Conv1D(1, 7, padding="same", name="conv_post", dtype="float32")
         track_for_checkpoints(self, self.ups + self.resblocks)
 
     @property
@@ -99,10 +101,17 @@ class HifiganGenerator(keras.Model):
 
 
 def build_hifigan(audio, model) -> HifiganGenerator:
-    """Config (HifiganConfig's audio and model) -> built generator."""
-    generator = HifiganGenerator(audio.n_mels, model.upsample_rates, model.upsample_kernel_sizes,
-                                 model.upsample_initial_channel, model.resblock_kernel_sizes,
-                                 model.resblock_dilation_sizes, name="hifigan")
+    """Config (HifiganConfig's audio and model) -> built generator; with model.compute_dtype "bfloat16" its
+    layers compute in bfloat16 (Keras's mixed_bfloat16 policy: float32 weights, the same checkpoints)."""
+    previous = keras.config.dtype_policy()
+    if model.compute_dtype == "bfloat16":
+        keras.config.set_dtype_policy("mixed_bfloat16")  # the policy layers take when they are created
+    try:
+        generator = HifiganGenerator(audio.n_mels, model.upsample_rates, model.upsample_kernel_sizes,
+                                     model.upsample_initial_channel, model.resblock_kernel_sizes,
+                                     model.resblock_dilation_sizes, name="hifigan")
+    finally:
+        keras.config.set_dtype_policy(previous)
     if generator.hop != audio.hop_length:
         raise ValueError(f"model.upsample_rates multiply to {generator.hop}, but audio.hop_length is "
                          f"{audio.hop_length}")
