@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tfclone.export import shipped
-from tfclone.export.layout import ExportError
+from tfclone.export.layout import ExportError, latest_version, read_config
 
 
 def test_missing_source_is_named_and_nothing_is_written(tmp_path):
@@ -69,6 +69,16 @@ def test_setup_assembled_a_current_folder_that_clones_by_default(repo_root, tmp_
     assert np.all(np.isfinite(audio)) and np.abs(audio).max() <= 1.0
 
 
+def hifigan_atol(repo_root) -> float:
+    """How far two computations of the same sample by the shipped HiFi-GAN may differ: float error in float32;
+    in bfloat16 (assembled so on CPUs that have it) each layer's outputs are rounded to 8 bits of mantissa, so
+    a different blocking of the same sums (another length or batch) can move a sample by ~1e-3 (measured:
+    8.9e-4 at most, 71 dB below the signal)."""
+    models = str(repo_root / "pretrained" / "models")
+    bf16 = read_config(latest_version(models, "hifigan"), "hifigan").model.compute_dtype == "bfloat16"
+    return 3e-3 if bf16 else 1e-4
+
+
 def test_shipped_hifigan_in_stream_pieces_equals_the_whole(repo_root):
     """Cloner.stream's growing pieces on the real HiFi-GAN V1 (context: its receptive field, 14.4 frames)
     join to the whole mel's audio: the first sound comes early and the seams are inaudible (equal)."""
@@ -82,7 +92,9 @@ def test_shipped_hifigan_in_stream_pieces_equals_the_whole(repo_root):
     whole = cloner.vocode(mel[None], [len(mel)])["audio"][0]
     pieces = list(cloner.vocode_pieces(mel, head_frames=24))
     assert [len(p) // 256 for p in pieces] == [24, 48, 96, len(mel) - 168]
-    np.testing.assert_allclose(np.concatenate(pieces), whole, atol=1e-4)
+    joined, atol = np.concatenate(pieces), hifigan_atol(repo_root)
+    np.testing.assert_allclose(joined, whole, atol=atol)
+    assert 10 * np.log10(np.sum(whole ** 2) / np.sum((joined - whole) ** 2)) > (60 if atol > 1e-4 else 75)
 
 
 def test_shipped_wavenet_vocodes_a_real_mel_following_its_loudness(repo_root):
@@ -131,6 +143,6 @@ def test_shipped_batch_vocodes_each_sentence_to_its_own_length(repo_root):
     for i, row in enumerate(rows):
         assert len(row.audio) == lengths[i] * 256
         alone = cloner.vocode(row.mel[None], [lengths[i]])["audio"][0]
-        np.testing.assert_allclose(row.audio, alone, atol=1e-4)
+        np.testing.assert_allclose(row.audio, alone, atol=1e-6)  # the same call
         np.testing.assert_allclose(row.audio[:(lengths[i] - 15) * 256], batched[i, :(lengths[i] - 15) * 256],
-                                   atol=1e-4)
+                                   atol=hifigan_atol(repo_root))
