@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -32,6 +33,27 @@ def _only_our_info(record) -> bool:
 _LIBRARY_PATHS = (f"{os.sep}tensorflow{os.sep}", f"{os.sep}keras{os.sep}", f"{os.sep}tf_keras{os.sep}")
 
 
+# Imported by Keras at TensorFlow's import (`import tensorflow` loads Keras 3) for features tfclone never uses,
+# plot_image_gallery and the scikit-learn wrappers, each behind `except ImportError`: 1.2-1.5 s of a tool's
+# start on 2 cores (python -X importtime). A tool's TensorFlow import goes without them; tfclone's own
+# plots import matplotlib later as usual.
+UNUSED_BY_KERAS = ("matplotlib", "sklearn")
+
+
+@contextlib.contextmanager
+def _without(modules):
+    """Within: `import m` (and its submodules) raises ImportError for each of `modules` not yet imported."""
+    blocked = [m for m in modules if m not in sys.modules]
+    for m in blocked:
+        sys.modules[m] = None
+    try:
+        yield
+    finally:
+        for m in blocked:
+            if sys.modules.get(m, 0) is None:
+                del sys.modules[m]
+
+
 def _import_tensorflow_quietly() -> None:
     """TensorFlow writes its start-up lines (CUDA stubs, cuInit on a machine without a GPU) straight to file
     descriptor 2 while it loads and finds its devices, before any log level applies: that happens here
@@ -39,7 +61,8 @@ def _import_tensorflow_quietly() -> None:
     saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(null, 2)
-        import tensorflow as tf
+        with _without(UNUSED_BY_KERAS):
+            import tensorflow as tf
 
         tf.config.list_physical_devices()
     finally:
@@ -104,15 +127,32 @@ def import_tensorflow():
     if "tensorflow" not in sys.modules and _QUIET["asked"]:
         _import_tensorflow_quietly()
         _quiet_loggers()
-    import tensorflow as tf
+    with _without(UNUSED_BY_KERAS):
+        import tensorflow as tf
 
     return tf
 
 
-def run_tool(main, module_name: str, xla_cache: bool = False, tensorflow_at_start: bool = True) -> None:
+def _exit_now(code) -> None:
+    """End the process with `code` without Python's teardown: output and logs flushed first."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be written anyway
+            pass
+    os._exit(code)
+
+
+def run_tool(main, module_name: str, xla_cache: bool = False, tensorflow_at_start: bool = True,
+             fast_exit: bool = False) -> None:
     """`xla_cache`: the tool runs exported models: keep their compiled XLA programs between processes.
     `tensorflow_at_start=False`: the tool imports TensorFlow only when it needs it (tfclone.inference's local
-    backend does, through import_tensorflow), so checks of its inputs answer before the ~4 s import."""
+    backend does, through import_tensorflow), so checks of its inputs answer before the ~4 s import.
+    `fast_exit`: once main has returned (its files written and closed), the process ends at once instead of
+    tearing down the loaded SavedModels, which takes TensorFlow 1.2-1.5 s (tfclone-clone on 2 cores)."""
     from absl import app, flags
 
     if xla_cache:
@@ -137,6 +177,9 @@ def run_tool(main, module_name: str, xla_cache: bool = False, tensorflow_at_star
             _import_tensorflow_quietly()
             _quiet_loggers()
         _QUIET["asked"] = quiet
-        return main(argv)
+        code = main(argv)
+        if fast_exit:
+            _exit_now(code or 0)
+        return code
 
     app.run(start)

@@ -120,7 +120,7 @@ def stream_to_stdout(text: str) -> None:
 
 
 def run():
-    run_tool(main, __name__, xla_cache=True, tensorflow_at_start=False)
+    run_tool(main, __name__, xla_cache=True, tensorflow_at_start=False, fast_exit=True)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ one-line error naming it, a non-zero exit and no output file."""
 import shutil
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -235,7 +236,7 @@ def test_cloner_names_each_bad_input_before_loading_a_model(case, exported, refe
         cloner.clone(args["--reference"], args["--text"])
     assert CASES[case][1] in str(raised.value) and "\n" not in str(raised.value)
     if cloner is not None and not args.get("--server"):  # a local Cloner was made: nothing loaded
-        assert cloner.backend._functions == {}
+        assert cloner.backend.loaded() == []
 
 
 def test_cloner_api_rejects_bad_arrays(exported):
@@ -246,6 +247,38 @@ def test_cloner_api_rejects_bad_arrays(exported):
         cloner.clone((speech_like(0.2, seed=0), 16000), "Hello.")
     with pytest.raises(CloneError, match="nothing speakable"):
         cloner.clone((speech_like(2.0, seed=0), 16000), "?! --")
-    assert cloner.backend._functions == {}
+    assert cloner.backend.loaded() == []
     wav = cloner.clone((speech_like(2.0, 22050, seed=0), 22050), "Hello.")  # resampled to 16 kHz for the encoder
     assert wav.dtype == np.float32 and len(wav) > 0
+
+
+def test_vocoder_loads_in_the_background_while_the_first_sentence_decodes(exported, reference_wav, monkeypatch):
+    """Cloner(preload=False) (tfclone-clone): the vocoder's SavedModel loads in a thread begun before the first
+    decode (LocalBackend.prefetch), the other two in the caller's, and the clone equals one made with every
+    model loaded up front."""
+    from tfclone.inference import backends
+
+    threads = {}
+    real_load = backends.LocalBackend._load
+
+    def recording_load(self, name, path):
+        threads[name] = threading.current_thread().name
+        return real_load(self, name, path)
+
+    monkeypatch.setattr(backends.LocalBackend, "_load", recording_load)
+    lazy = Cloner(str(exported), preload=False)
+    wav = lazy.clone(str(reference_wav), "Hello there.")
+    main = threading.current_thread().name
+    assert threads == {"speaker_encoder": main, "synthesizer": main, lazy.vocoder: f"load-{lazy.vocoder}"}
+    assert lazy.backend.loaded() == ["speaker_encoder", lazy.vocoder, "synthesizer"]
+    np.testing.assert_allclose(wav, Cloner(str(exported)).clone(str(reference_wav), "Hello there."), atol=1e-5)
+
+
+def test_a_failed_background_load_is_raised_where_the_model_is_used(tmp_path):
+    from tfclone.inference.backends import LocalBackend
+
+    backend = LocalBackend({}, export_base=str(tmp_path), preload=False)
+    backend.prefetch("hifigan")  # nothing exported there: no error yet
+    for _ in range(2):  # and the same error at every use
+        with pytest.raises(CloneError, match="hifigan"):
+            backend.run("hifigan", {"mel": np.zeros([1, 4, 80], np.float32)})

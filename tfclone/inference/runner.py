@@ -206,6 +206,7 @@ class Cloner:
         `on_piece(row, audio)` as it is ready (a streaming server's first sentence); the rest in one call."""
         vocoder = vocoder or self.vocoder
         speaker = np.asarray(embeddings, np.float32).reshape(len(id_lists), -1)
+        self.backend.prefetch(vocoder)  # a first call's load of the vocoder overlaps the decode
         mel = self.decode(speaker, id_lists)
         lengths = [int(n) for n in mel["mel_length"]]
         waves: Dict[int, np.ndarray] = {}
@@ -265,6 +266,7 @@ class Cloner:
 
         sentences = self.sentences(text)
         embedding = self.embed(reference)[None]
+        self.backend.prefetch(self.vocoder)  # a first call's load of the vocoder overlaps the first decode
         for n, (_, ids) in enumerate(tqdm(sentences, desc="clone", unit="sentence", disable=not progress)):
             mel = self.decode(embedding, [ids])
             frames = int(mel["mel_length"][0])
