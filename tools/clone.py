@@ -65,7 +65,7 @@ def main(argv):
     parts = []
     try:
         cloner = Cloner(FLAGS.models, FLAGS.server, FLAGS.protocol, FLAGS.vocoder, pause_seconds=FLAGS.pause,
-                        max_batch=FLAGS.batch, preload=False)
+                        max_batch=FLAGS.batch, preload=False, xla=False)
         waves = []
         stem, ext = os.path.splitext(FLAGS.out)
         for n, (_, wav) in enumerate(cloner.clone_sentences(FLAGS.reference, text, progress=True,
@@ -98,7 +98,7 @@ def stream_to_stdout(text: str) -> None:
     seconds, sentences, started = 0.0, 0, False
     try:
         cloner = Cloner(FLAGS.models, FLAGS.server, FLAGS.protocol, FLAGS.vocoder, pause_seconds=FLAGS.pause,
-                        max_batch=FLAGS.batch, preload=False)
+                        max_batch=FLAGS.batch, preload=False, xla=False)
         pause = np.zeros(int(FLAGS.pause * cloner.sample_rate), np.float32)
         for n, piece in cloner.stream(FLAGS.reference, text, progress=True):
             if not started:

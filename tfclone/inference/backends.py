@@ -35,10 +35,15 @@ class CloneError(RuntimeError):
 class LocalBackend:
     """SavedModels in this process. `paths`: model name -> SavedModel folder, loaded now (`preload`) or on
     first use; with `export_base`, any other model exported there (another vocoder, say) is loaded on its
-    first use. `prefetch(model)` loads one in a background thread, which `run` waits for."""
+    first use. `prefetch(model)` loads one in a background thread, which `run` waits for. `signatures`: model
+    name -> the signature to run instead of serving_default where the SavedModel has it (the synthesizer's
+    `plain` for a one-shot process)."""
 
-    def __init__(self, paths: Dict[str, str], export_base: Optional[str] = None, preload: bool = True):
+    def __init__(self, paths: Dict[str, str], export_base: Optional[str] = None, preload: bool = True,
+                 signatures: Optional[Dict[str, str]] = None):
         self._tf = None  # TensorFlow, imported with the first model
+        self._signatures = dict(signatures or {})
+        self.signature_run: Dict[str, str] = {}  # model -> the signature its loaded function is
         self._loads: Dict[str, Future] = {}  # model -> its load (a signature function, or the load's error)
         self._paths = dict(paths)
         self._export_base = export_base
@@ -51,7 +56,12 @@ class LocalBackend:
         if self._tf is None:
             self._tf = _tensorflow()
         try:
-            return self._tf.saved_model.load(path).signatures["serving_default"]
+            loaded = self._tf.saved_model.load(path).signatures
+            signature = self._signatures.get(name, "serving_default")
+            signature = signature if signature in loaded else "serving_default"  # an export from before it
+            function = loaded[signature]
+            self.signature_run[name] = signature
+            return function
         except (OSError, ValueError, KeyError, self._tf.errors.OpError) as e:
             raise CloneError(f"{path}: cannot load the {name} SavedModel ({str(e).splitlines()[0]})") from None
 

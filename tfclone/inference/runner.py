@@ -46,11 +46,15 @@ class Cloner:
     `vocoder`: "hifigan", "vocoder" (WaveNet) or "griffin_lim"; default: the first of those exported whose
     audio preset equals the synthesizer's (tfclone.export.layout.default_vocoder). `preload=False` loads each
     local SavedModel on its first use, so a bad reference or text is reported before any model is loaded
-    (tfclone-clone); a server loads them at once (the first request is then no slower than the next)."""
+    (tfclone-clone); a server loads them at once (the first request is then no slower than the next).
+    `xla=False` decodes through the local synthesizer's `plain` signature: no XLA program is compiled or
+    loaded for each new range of sentence lengths (~1 s each on 2 cores), for ~20% slower decoding; a
+    one-shot process gains (tfclone-clone), a long-running one keeps XLA."""
 
     def __init__(self, models: str = "exported", server: Optional[str] = None, protocol: str = "grpc",
                  vocoder: Optional[str] = None, pause_seconds: float = 0.25, max_batch: int = 8,
-                 min_reference_seconds: float = 1.0, max_sentence_chars: int = 200, preload: bool = True):
+                 min_reference_seconds: float = 1.0, max_sentence_chars: int = 200, preload: bool = True,
+                 xla: bool = True):
         from tfclone.text.symbols import SymbolTable
 
         if not os.path.isdir(models):
@@ -81,7 +85,8 @@ class Cloner:
         self.pause_seconds, self.max_batch = pause_seconds, max_batch
         self.min_reference_seconds, self.max_sentence_chars = min_reference_seconds, max_sentence_chars
         if server is None:
-            self.backend = LocalBackend(paths, export_base=models, preload=preload)
+            self.backend = LocalBackend(paths, export_base=models, preload=preload,
+                                        signatures=None if xla else {"synthesizer": "plain"})
         elif protocol == "rest":
             self.backend = RestBackend(server)
         elif protocol == "grpc":
