@@ -2,10 +2,11 @@
 # Train the demo synthesizer (issue 17) in a work folder outside the repository, from whatever is there:
 #   bash scripts/demo_training.sh WORK_DIR HOURS [extra tfclone-train flags]
 # Each stage is skipped when its output exists, so a machine handed back as it was resumes training at once
-# and a fresh one rebuilds first (~40 min on 2 cores with the shipped Kokoro voice selection):
-#   1. the corpus: 60 Kokoro voices x 40 sentences + the Asterisk speaker, 22.05 kHz   (WORK/corpus/kokoro;
-#      a corpus of fewer sentences per voice is extended: the first 13 are the same sentences)
-#   2. shards (held-out voices in the test split) and Resemblyzer embeddings           (WORK/shards/natural2)
+# and a fresh one rebuilds first (on a 2-core Zen 4 ~1.2 s an utterance: ~100 min for 80 sentences a voice,
+# ~50 min for UTTERANCES=40):
+#   1. the corpus: 60 Kokoro voices x $UTTERANCES sentences (default 80) + the Asterisk speaker, 22.05 kHz
+#      (WORK/corpus/kokoro; a corpus of fewer sentences per voice is extended: its sentences come first)
+#   2. shards (held-out voices in the test split) and Resemblyzer embeddings  (WORK/shards/natural-x$UTTERANCES)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
 #   4. training: resumes WORK/runs/synth_natural3, else starts from pretrained/demo/synthesizer.npz
 # It runs from a copy of the code (WORK/code, refreshed at each start): a running job never sees edits of the
@@ -30,20 +31,22 @@ export PYTHONPATH="$W/code"
 P="$REPO/pretrained"
 
 SPEAKERS=60
-UTTERANCES=40
+# 13 sentences a voice left validation flat at 1.50, 40 brought it to 1.27, where it is flat again (README)
+UTTERANCES=${UTTERANCES:-80}
+SHARDS="$W/shards/natural-x$UTTERANCES"
 last=$(printf "%04d" $((UTTERANCES - 1)))
 if [ "$(find "$W/corpus/kokoro" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
   "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$W/corpus/kokoro" --speakers $SPEAKERS --utterances $UTTERANCES \
     --sample_rate 22050 --pretrained_dir "$P"
 fi
-if [ ! -f "$W/shards/natural2/embeddings/train.npy" ]; then
-  "$PY" -m tools.preprocess --corpus local --corpus_dir "$W/corpus/kokoro" --out_dir "$W/shards/natural2" \
+if [ ! -f "$SHARDS/embeddings/train.npy" ]; then
+  "$PY" -m tools.preprocess --corpus local --corpus_dir "$W/corpus/kokoro" --out_dir "$SHARDS" \
     --sample_rate 22050
   if [ ! -f "$W/exported/speaker_encoder/1/saved_model.pb" ]; then
     "$PY" -m tools.import_resemblyzer --weights "$P/Resemblyzer-0.1.4-py3-none-any.whl" --model_dir "$W/runs/resemblyzer_vad"
     "$PY" -m tools.export --model speaker_encoder --model_dir "$W/runs/resemblyzer_vad" --export_dir "$W/exported"
   fi
-  "$PY" -m tools.embed --data_dir "$W/shards/natural2" --encoder "$W/exported/speaker_encoder/1"
+  "$PY" -m tools.embed --data_dir "$SHARDS" --encoder "$W/exported/speaker_encoder/1"
 fi
 if [ ! -d "$W/eval/heldout" ]; then
   "$PY" - "$W" <<'PY'
@@ -63,5 +66,5 @@ PY
 fi
 INIT=()
 ls "$W"/runs/synth_natural3/ckpt-*.index >/dev/null 2>&1 || INIT=(--init_weights "$REPO/pretrained/demo/synthesizer.npz")
-exec "$PY" -m tools.train --model synthesizer --config configs/synthesizer/demo.yaml --data_dir "$W/shards/natural2" \
+exec "$PY" -m tools.train --model synthesizer --config configs/synthesizer/demo.yaml --data_dir "$SHARDS" \
   --model_dir "$W/runs/synth_natural3" "${INIT[@]}" --max_hours "$HOURS" "$@"
