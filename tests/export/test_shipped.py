@@ -62,14 +62,14 @@ def test_setup_assembled_a_current_folder_that_clones_by_default(repo_root, tmp_
     # (a one-shot process would pay ~1 s a token-width range for it), and HiFi-GAN runs without XLA.
     assert not any(name.endswith("XLA_CPU_JIT.pb") for name in os.listdir(tmp_path / "xla"))
     # A long-running process (the studio) decodes batch 1 XLA-compiled, and keeps the program for the next one.
-    server_like = ("import sys\n"
-                   "from tfclone.cli import use_xla_cache\n"
+    server_like = ("from tfclone.cli import use_xla_cache\n"
                    "use_xla_cache()\n"
                    "import numpy as np\n"
                    "from tfclone.inference import Cloner\n"
                    "cloner = Cloner('pretrained/models', vocoder='griffin_lim')\n"
                    "ids = [i for _, i in cloner.sentences('Hello there.')]\n"
-                   "print(cloner.backend.signature_run['synthesizer'], cloner.decode(np.ones([1, 256], np.float32) / 16, ids)['mel'].shape[0])\n")
+                   "out = cloner.decode(np.ones([1, 256], np.float32) / 16, ids)\n"
+                   "print(cloner.backend.signature_run['synthesizer'], out['mel'].shape[0])\n")
     result = subprocess.run([sys.executable, "-c", server_like], cwd=repo_root, capture_output=True, text=True,
                             env={**os.environ, "TFCLONE_XLA_CACHE": str(tmp_path / "xla")}, timeout=300)
     assert result.returncode == 0 and result.stdout.split() == ["serving_default", "1"], result.stderr[-2000:]
