@@ -294,6 +294,7 @@ def test_a_failed_background_load_is_raised_where_the_model_is_used(tmp_path):
 
     backend = LocalBackend({}, export_base=str(tmp_path), preload=False)
     backend.prefetch("hifigan")  # nothing exported there: no error yet
-    for _ in range(2):  # and the same error at every use
+    for _ in range(2):  # and the same error at every use: a failed load is forgotten, each use tries again
         with pytest.raises(CloneError, match="hifigan"):
             backend.run("hifigan", {"mel": np.zeros([1, 4, 80], np.float32)})
+        assert backend.loaded() == []

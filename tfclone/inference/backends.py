@@ -82,14 +82,18 @@ class LocalBackend:
                 except ExportError as e:
                     raise CloneError(str(e)) from None
             load.set_result(self._load(model, path))
-        except BaseException as e:  # handed to whoever waits for the model
+        except BaseException as e:  # handed to whoever waits for the model; the next use tries again
+            with self._lock:
+                if self._loads.get(model) is load:
+                    del self._loads[model]
             load.set_exception(e)
 
     def _start(self, model: str, background: bool) -> Future:
         if model not in self._paths and self._export_base is None:
             raise CloneError(f"{model}: not loaded")
         with self._lock:
-            load, new = self._loads.get(model), model not in self._loads
+            load = self._loads.get(model)
+            new = load is None
             if new:
                 load = self._loads[model] = Future()
         if new and background:
@@ -106,7 +110,7 @@ class LocalBackend:
         """Start loading `model` in a background thread (nothing when it is loaded or loading). A SavedModel's
         load is mostly Python, and a model's call mostly TensorFlow's C++ without the GIL: loading the
         vocoder while the synthesizer decodes the first sentence takes ~1 s off a cold `tfclone-clone`
-        (README, speed section). A failed load raises when the model is used."""
+        (README, speed section). A failed load raises where the model is used, and is tried again after."""
         self._start(model, background=True)
 
     def run(self, model: str, inputs: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
