@@ -5,8 +5,11 @@
 # and a fresh one rebuilds first (on a 2-core Zen 4 ~1.2 s an utterance: ~100 min for 80 sentences a voice,
 # ~50 min for UTTERANCES=40):
 #   1. the corpus: 60 Kokoro voices x $UTTERANCES sentences (default 80) + the Asterisk speaker, 22.05 kHz
-#      (WORK/corpus/kokoro; a corpus of fewer sentences per voice is extended: its sentences come first)
-#   2. shards (held-out voices in the test split) and Resemblyzer embeddings  (WORK/shards/natural-x$UTTERANCES)
+#      (WORK/corpus/kokoro; a corpus of fewer sentences per voice is extended: its sentences come first).
+#      FIRST=40 speaks only sentences 40.. of each voice's draw: the ones the shipped synthesizer, trained on
+#      the first 40, never heard (a session whose work folder is new can train on fresh sentences sooner)
+#   2. shards (held-out voices in the test split) and Resemblyzer embeddings
+#      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
 #   4. training: resumes WORK/runs/synth_natural3, else starts from pretrained/demo/synthesizer.npz
 # It runs from a copy of the code (WORK/code, refreshed at each start): a running job never sees edits of the
@@ -33,14 +36,20 @@ P="$REPO/pretrained"
 SPEAKERS=60
 # 13 sentences a voice left validation flat at 1.50, 40 brought it to 1.27, where it is flat again (README)
 UTTERANCES=${UTTERANCES:-80}
+FIRST=${FIRST:-0}
 SHARDS="$W/shards/natural-x$UTTERANCES"
+CORPUS="$W/corpus/kokoro"
+if [ "$FIRST" != 0 ]; then
+  SHARDS="$SHARDS-from$FIRST"
+  CORPUS="$W/corpus/kokoro-from$FIRST"
+fi
 last=$(printf "%04d" $((UTTERANCES - 1)))
-if [ "$(find "$W/corpus/kokoro" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
-  "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$W/corpus/kokoro" --speakers $SPEAKERS --utterances $UTTERANCES \
-    --sample_rate 22050 --pretrained_dir "$P"
+if [ "$(find "$CORPUS" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
+  "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$CORPUS" --speakers $SPEAKERS --utterances $UTTERANCES \
+    --first_utterance "$FIRST" --sample_rate 22050 --pretrained_dir "$P"
 fi
 if [ ! -f "$SHARDS/embeddings/train.npy" ]; then
-  "$PY" -m tools.preprocess --corpus local --corpus_dir "$W/corpus/kokoro" --out_dir "$SHARDS" \
+  "$PY" -m tools.preprocess --corpus local --corpus_dir "$CORPUS" --out_dir "$SHARDS" \
     --sample_rate 22050
   if [ ! -f "$W/exported/speaker_encoder/1/saved_model.pb" ]; then
     "$PY" -m tools.import_resemblyzer --weights "$P/Resemblyzer-0.1.4-py3-none-any.whl" --model_dir "$W/runs/resemblyzer_vad"
@@ -49,17 +58,17 @@ if [ ! -f "$SHARDS/embeddings/train.npy" ]; then
   "$PY" -m tools.embed --data_dir "$SHARDS" --encoder "$W/exported/speaker_encoder/1"
 fi
 if [ ! -d "$W/eval/heldout" ]; then
-  "$PY" - "$W" <<'PY'
+  "$PY" - "$W" "$CORPUS" "$FIRST" <<'PY'
 import json, os, shutil, sys
-work = sys.argv[1]
-corpus, out = os.path.join(work, "corpus", "kokoro"), os.path.join(work, "eval", "heldout.tmp")
+work, corpus, first = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out = os.path.join(work, "eval", "heldout.tmp")
 os.makedirs(out, exist_ok=True)
 with open(os.path.join(corpus, "speakers.json"), encoding="utf-8") as f:
     speakers = json.load(f)
 for name, speaker in sorted(speakers.items()):
     if speaker.get("heldout"):  # the first utterance of each held-out voice, with its transcript
         for ext in (".wav", ".txt"):
-            shutil.copy(os.path.join(corpus, name, f"{name}_0000{ext}"), os.path.join(out, name + ext))
+            shutil.copy(os.path.join(corpus, name, f"{name}_{first:04d}{ext}"), os.path.join(out, name + ext))
 os.rename(out, os.path.join(work, "eval", "heldout"))
 print("held-out reference clips:", len(os.listdir(os.path.join(work, "eval", "heldout"))) // 2)
 PY

@@ -18,6 +18,9 @@ flags.DEFINE_string("out_dir", None, "Folder to write the corpus into (resumable
 flags.DEFINE_list("source", ["synthesizers"], f"One or more of {', '.join(SOURCES)}, comma-separated.")
 flags.DEFINE_integer("speakers", 40, "Number of speakers per synthetic source (kokoro, synthesizers).")
 flags.DEFINE_integer("utterances", 100, "Utterances per synthetic speaker.")
+flags.DEFINE_integer("first_utterance", 0, "Speak each voice's drawn sentences from this index on (the draw of "
+                     "--utterances is deterministic, a smaller one a prefix of a larger): --utterances 80 "
+                     "--first_utterance 40 makes the 40 sentences a voice that a 40-sentence corpus never had.")
 flags.DEFINE_integer("sample_rate", None, "Output sample rate (default: 22050 when kokoro is among the "
                      "sources, else 16000). Resampled with soxr.")
 flags.DEFINE_integer("seed", 0, "Seed for the sentence choice and the Kokoro blends.")
@@ -54,10 +57,11 @@ def main(argv):
                     FLAGS.pretrained_dir, FLAGS.kokoro_threshold,
                     FLAGS.heldout if FLAGS.heldout is not None else kokoro_corpus.DEFAULT_HELDOUT,
                     selection=(kokoro_corpus.SHIPPED_SELECTION if FLAGS.kokoro_voices is None
-                               else FLAGS.kokoro_voices or None))
+                               else FLAGS.kokoro_voices or None), first_utterance=FLAGS.first_utterance)
             else:
                 summary = make_corpus.make_corpus(FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed,
-                                                  FLAGS.workers, sample_rate=rate)
+                                                  FLAGS.workers, sample_rate=rate,
+                                                  first_utterance=FLAGS.first_utterance)
             failed += summary.pop("failed", [])
             summaries[source] = summary
     except (make_corpus.CorpusError, KokoroError, FileNotFoundError) as e:

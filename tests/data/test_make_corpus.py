@@ -85,6 +85,23 @@ def test_deterministic_and_resumable(tmp_path):
     assert again["utterances"] == 6 and all(p.stat().st_mtime_ns == t for p, t in stamp.items())
 
 
+def test_a_corpus_grows_by_the_sentences_a_smaller_one_lacks(tmp_path):
+    pool = sentence_pool(0)
+    forty, eighty = (mc.drawn_sentences(pool, "0-kokoro-af_heart", n) for n in (40, 80))
+    assert eighty[:40] == forty and len({t for _, t in eighty}) == 80  # a smaller draw is a prefix
+    assert mc.drawn_sentences(pool, "0-kokoro-af_heart", 80, first=40) == eighty[40:]
+    voices = mc.default_voices()[:2]
+    whole = mc.make_corpus(str(tmp_path / "whole"), 2, 3, seed=5, voices=voices, workers=1)
+    tail = mc.make_corpus(str(tmp_path / "tail"), 2, 3, seed=5, voices=voices, workers=1, first_utterance=2)
+    assert whole["utterances"] == 6 and tail["utterances"] == 2
+    names = sorted(p.relative_to(tmp_path / "tail") for p in (tmp_path / "tail").rglob("*.wav"))
+    assert [p.name for p in names] == [f"{v.name}_0002.wav" for v in voices]
+    for p in names:  # the same sentence, spoken the same, as the whole corpus's third
+        assert (tmp_path / "tail" / p).read_bytes() == (tmp_path / "whole" / p).read_bytes()
+    with pytest.raises(mc.CorpusError, match="first_utterance: 3 is outside the 3 sentences"):
+        mc.make_corpus(str(tmp_path / "bad"), 2, 3, voices=voices, first_utterance=3)
+
+
 def test_missing_packages_are_named(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no synthesizer on PATH
     with pytest.raises(mc.CorpusError, match=r"missing Debian packages: .*espeak-ng.*flite.*sox"):

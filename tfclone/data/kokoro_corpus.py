@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
-import random
 import shutil
 from typing import Dict, List, Optional, Sequence
 
@@ -22,7 +21,7 @@ from tqdm import tqdm
 from tfclone.audio import io as audio_io
 from tfclone.fileio import atomic_write_text
 from tfclone.data import kokoro
-from tfclone.data.make_corpus import CorpusError, run_jobs
+from tfclone.data.make_corpus import CorpusError, check_utterance_range, drawn_sentences, run_jobs
 from tfclone.data.sentences import sentence_pool
 from tfclone.text.normalize import normalize
 
@@ -173,8 +172,12 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
                        workers: Optional[int] = None, sample_rate: int = 22050, pretrained_dir: str = "pretrained",
                        threshold: float = 0.90, heldout: Sequence[str] = DEFAULT_HELDOUT,
                        sentences: Optional[Sequence[str]] = None,
-                       selection: Optional[str] = SHIPPED_SELECTION) -> Dict:
-    """Writes the corpus (resumable, deterministic); returns {speakers, utterances, failed, seconds}."""
+                       selection: Optional[str] = SHIPPED_SELECTION, first_utterance: int = 0) -> Dict:
+    """Writes the corpus (resumable, deterministic); returns {speakers, utterances, failed, seconds}.
+
+    Each voice draws `utterances_per_speaker` sentences (a smaller draw is a prefix of a larger one) and
+    speaks those from `first_utterance` on: 80 from 40 are the sentences a corpus of 40 never had."""
+    check_utterance_range(utterances_per_speaker, first_utterance)
     kokoro.find_pieces(pretrained_dir)
     kokoro.assemble(pretrained_dir)
     if shutil.which("espeak-ng") is None:
@@ -186,9 +189,8 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
         raise CorpusError(f"utterances_per_speaker: at most {len(pool_text)} distinct sentences available")
     jobs = []
     for voice in voices:
-        rng = random.Random(f"{seed}-{voice.name}")
         os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
-        for n, text in enumerate(rng.sample(pool_text, utterances_per_speaker)):
+        for n, text in drawn_sentences(pool_text, f"{seed}-{voice.name}", utterances_per_speaker, first_utterance):
             jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
     # Utterance-major order: an interrupted run has a little of every voice rather than all of a few.
     jobs.sort(key=lambda j: (j[2].rsplit("_", 1)[1], j[0].name))

@@ -15,7 +15,7 @@ import random
 import shutil
 import subprocess
 import tempfile
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
@@ -144,8 +144,10 @@ def _job(args):
 
 def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: int = 100, seed: int = 0,
                 workers: Optional[int] = None, voices: Optional[Sequence[Voice]] = None,
-                sample_rate: int = 16000) -> Dict:
-    """Writes the corpus; returns a summary {speakers, utterances, failed, seconds}. Resumable."""
+                sample_rate: int = 16000, first_utterance: int = 0) -> Dict:
+    """Writes the corpus; returns a summary {speakers, utterances, failed, seconds}. Resumable. Each voice
+    draws `utterances_per_speaker` sentences and speaks those from `first_utterance` on."""
+    check_utterance_range(utterances_per_speaker, first_utterance)
     voices = list(voices or default_voices())
     if num_speakers > len(voices):
         raise CorpusError(f"num_speakers: {num_speakers} asked for, but only {len(voices)} voices are defined")
@@ -156,13 +158,24 @@ def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: in
         raise CorpusError(f"utterances_per_speaker: at most {len(pool_text)} distinct sentences available")
     jobs = []
     for index, voice in enumerate(voices):
-        rng = random.Random(f"{seed}-{voice.name}")
         os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
-        for n, text in enumerate(rng.sample(pool_text, utterances_per_speaker)):
+        for n, text in drawn_sentences(pool_text, f"{seed}-{voice.name}", utterances_per_speaker, first_utterance):
             jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
     with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1) as pool:
         return run_jobs(pool.imap_unordered(_job, jobs, chunksize=8), jobs, out_dir, "make-corpus",
                         {v.name: dataclasses.asdict(v) for v in voices})
+
+
+def check_utterance_range(utterances_per_speaker: int, first_utterance: int) -> None:
+    if not 0 <= first_utterance < utterances_per_speaker:
+        raise CorpusError(f"first_utterance: {first_utterance} is outside the {utterances_per_speaker} "
+                          f"sentences drawn per voice (0..{utterances_per_speaker - 1})")
+
+
+def drawn_sentences(pool: Sequence[str], seed: str, utterances: int, first: int = 0) -> List[Tuple[int, str]]:
+    """[(index, sentence)] of one voice: `utterances` distinct sentences drawn from `pool` by `seed`, from
+    index `first` on. A smaller draw is a prefix of a larger one (random.sample), so a corpus can grow."""
+    return list(enumerate(random.Random(seed).sample(list(pool), utterances)))[first:]
 
 
 def run_jobs(results_iter, jobs, out_dir: str, desc: str, speakers: Dict) -> Dict:
