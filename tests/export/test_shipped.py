@@ -160,3 +160,30 @@ def test_shipped_batch_vocodes_each_sentence_to_its_own_length(repo_root):
         np.testing.assert_allclose(row.audio, alone, atol=1e-6)  # the same call
         np.testing.assert_allclose(row.audio[:(lengths[i] - 15) * 256], batched[i, :(lengths[i] - 15) * 256],
                                    atol=hifigan_atol(repo_root))
+
+
+def test_the_shipped_models_speak_in_the_reference_voice(repo_root):
+    """The product: after set-up, the shipped models clone each real voice of examples/ into words. Whisper
+    (base, the scoring judge) hears the sentence: the mean WER of the 6 clones must stay under 0.9, where a
+    synthesizer that babbles or a vocoder that makes noise scores 1.0 or more (the 11,900-step demo
+    synthesizer: 0.69-0.75 over three repeats; prenet dropout varies each clone). And each clone's voice is
+    its reference's: its speaker embedding is nearer its own reference than either other voice's."""
+    from tfclone.eval import asr
+    from tfclone.inference import Cloner
+
+    missing = asr.available("base")
+    assert missing is None, missing  # set-up installs the judge: its absence is a failure, not a skip
+    cloner = Cloner(str(repo_root / "pretrained" / "models"), vocoder="hifigan")
+    references = sorted((repo_root / "examples").glob("*.wav"))
+    sentences = (repo_root / "examples" / "sentences.txt").read_text().splitlines()[:2]
+    def unit(x):
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+    voices = unit(np.stack([cloner.embed(str(r)) for r in references]))
+    errors, nearest = [], []
+    for own, reference in enumerate(references):
+        for sentence in sentences:
+            audio = cloner.clone(str(reference), sentence)
+            errors.append(asr.wer(sentence, asr.transcribe(audio, cloner.sample_rate, "base")))
+            nearest.append(int(np.argmax(voices @ unit(cloner.embed((audio, cloner.sample_rate))))) == own)
+    assert np.mean(errors) < 0.9, errors
+    assert all(nearest), nearest
