@@ -12,6 +12,8 @@
 #      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
 #   4. training: resumes WORK/runs/synth_natural3, else starts from pretrained/demo/synthesizer.npz
+# A run warm-started from the npz should pass a low learning rate (--params_override train.learning_rate=1e-4,...):
+# the config's 1e-3 is for a model from scratch and held validation flat at ~12k steps (README, session 17).
 # It runs from a copy of the code (WORK/code, refreshed at each start): a running job never sees edits of the
 # working tree. Needs `bash scripts/setup.sh --kokoro`. Stop it with SIGTERM: it checkpoints first.
 set -euo pipefail
