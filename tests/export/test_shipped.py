@@ -166,8 +166,9 @@ def test_the_shipped_models_speak_in_the_reference_voice(repo_root):
     """The product: after set-up, the shipped models clone each real voice of examples/ into words. Whisper
     (base, the scoring judge) hears the sentence: the mean WER of the 6 clones must stay under 0.9, where a
     synthesizer that babbles or a vocoder that makes noise scores 1.0 or more (the 11,900-step demo
-    synthesizer scored 0.69-0.75 over three repeats, the 14,450-step one 0.51; prenet dropout varies each clone). And each clone's voice is
-    its reference's: its speaker embedding is nearer its own reference than either other voice's."""
+    synthesizer scored 0.69-0.75 over three repeats, the 14,450-step one 0.51; prenet dropout varies each
+    clone). And each clone's voice is its reference's: its speaker embedding is nearer its own reference than
+    either other voice's."""
     from tfclone.eval import asr
     from tfclone.inference import Cloner
 
