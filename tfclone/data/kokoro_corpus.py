@@ -21,7 +21,7 @@ from tqdm import tqdm
 from tfclone.audio import io as audio_io
 from tfclone.fileio import atomic_write_text
 from tfclone.data import kokoro
-from tfclone.data.make_corpus import CorpusError, check_utterance_range, drawn_sentences, run_jobs
+from tfclone.data.make_corpus import CorpusError, check_utterance_range, run_jobs, sentence_jobs
 from tfclone.data.sentences import sentence_pool
 from tfclone.text.normalize import normalize
 
@@ -184,14 +184,8 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
         raise CorpusError("espeak-ng is not installed (Kokoro's phonemes come from it): apt-get install espeak-ng")
     os.makedirs(out_dir, exist_ok=True)
     voices = choose_voices(num_speakers, out_dir, pretrained_dir, threshold, seed, selection=selection)
-    pool_text = [normalize(s) for s in (sentences or sentence_pool(seed))]
-    if utterances_per_speaker > len(pool_text):
-        raise CorpusError(f"utterances_per_speaker: at most {len(pool_text)} distinct sentences available")
-    jobs = []
-    for voice in voices:
-        os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
-        for n, text in drawn_sentences(pool_text, f"{seed}-{voice.name}", utterances_per_speaker, first_utterance):
-            jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
+    jobs = sentence_jobs(voices, sentences or sentence_pool(seed), seed, utterances_per_speaker, first_utterance,
+                         out_dir, sample_rate)
     # Utterance-major order: an interrupted run has a little of every voice rather than all of a few.
     jobs.sort(key=lambda j: (j[2].rsplit("_", 1)[1], j[0].name))
     speakers = {v.name: {**v.recipe(), "heldout": is_heldout(v, heldout),

@@ -153,14 +153,8 @@ def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: in
         raise CorpusError(f"num_speakers: {num_speakers} asked for, but only {len(voices)} voices are defined")
     voices = voices[:num_speakers]
     check_engines(voices)
-    pool_text = [normalize(s) for s in sentence_pool(seed)]
-    if utterances_per_speaker > len(pool_text):
-        raise CorpusError(f"utterances_per_speaker: at most {len(pool_text)} distinct sentences available")
-    jobs = []
-    for index, voice in enumerate(voices):
-        os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
-        for n, text in drawn_sentences(pool_text, f"{seed}-{voice.name}", utterances_per_speaker, first_utterance):
-            jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
+    jobs = sentence_jobs(voices, sentence_pool(seed), seed, utterances_per_speaker, first_utterance, out_dir,
+                         sample_rate)
     with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1) as pool:
         return run_jobs(pool.imap_unordered(_job, jobs, chunksize=8), jobs, out_dir, "make-corpus",
                         {v.name: dataclasses.asdict(v) for v in voices})
@@ -176,6 +170,21 @@ def drawn_sentences(pool: Sequence[str], seed: str, utterances: int, first: int 
     """[(index, sentence)] of one voice: `utterances` distinct sentences drawn from `pool` by `seed`, from
     index `first` on. A smaller draw is a prefix of a larger one (random.sample), so a corpus can grow."""
     return list(enumerate(random.Random(seed).sample(list(pool), utterances)))[first:]
+
+
+def sentence_jobs(voices: Sequence, sentences: Sequence[str], seed: int, utterances: int, first: int, out_dir: str,
+                  sample_rate: int) -> List[Tuple]:
+    """The (voice, text, wav path, rate) jobs of a corpus: each voice's draw of `utterances` normalized
+    sentences (by `drawn_sentences`) from index `first` on, into `out_dir/<voice>/<voice>_NNNN.wav`."""
+    pool = [normalize(s) for s in sentences]
+    if utterances > len(pool):
+        raise CorpusError(f"utterances_per_speaker: at most {len(pool)} distinct sentences available")
+    jobs = []
+    for voice in voices:
+        os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
+        for n, text in drawn_sentences(pool, f"{seed}-{voice.name}", utterances, first):
+            jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
+    return jobs
 
 
 def run_jobs(results_iter, jobs, out_dir: str, desc: str, speakers: Dict) -> Dict:
