@@ -45,9 +45,13 @@ def main(argv):
     from tfclone.eval.alignment import alignment_scores
     from tfclone.export.layout import latest_version, read_config
     from tfclone.inference import Cloner
+    from tfclone.models.tacotron2 import Tacotron2
 
-    synthesizer = read_config(latest_version(FLAGS.models, "synthesizer"), "synthesizer")
-    r, per_token = synthesizer.model.reduction_factor, synthesizer.model.max_decoder_steps_per_token
+    synthesizer = read_config(latest_version(FLAGS.models, "synthesizer"), "synthesizer").model
+    r, per_token = synthesizer.reduction_factor, synthesizer.max_decoder_steps_per_token
+    # The cap as the model computes it (an unbuilt Tacotron2 of the exported config's bounds: no weights)
+    bounds = Tacotron2(1, reduction_factor=r, max_decoder_steps_per_token=per_token,
+                       min_decoder_frames=synthesizer.min_decoder_frames)
     cloner = Cloner(FLAGS.models, vocoder=FLAGS.vocoder)
     embedding = cloner.embed(FLAGS.reference)
     transcribe = None
@@ -55,14 +59,15 @@ def main(argv):
         from tfclone.eval.asr import transcribe, wer  # noqa: F811 (the judge, imported only when asked)
     sentences = SENTENCES[:FLAGS.limit] if FLAGS.limit else SENTENCES
     rows = []
-    print(f"models {FLAGS.models}; vocoder {cloner.vocoder}; cap {per_token:g} frames per token, r = {r}")
+    print(f"models {FLAGS.models}; vocoder {cloner.vocoder}; cap {per_token:g} frames per token, at least "
+          f"{synthesizer.min_decoder_frames}, r = {r}")
     print(f"{'tokens':>6}{'steps':>6}{'cap':>5}{'frames/tok':>11}{'focus':>7}{'monot':>7}{'cover':>7}{'diag':>6}"
           f"{'WER':>6}  sentence")
     for text in sentences:
         for sentence, ids in cloner.sentences(text):
             result = cloner.synthesize_rows(embedding[None], [ids])[0]
             steps = result.alignment.shape[0]
-            cap = (int(np.ceil(len(ids) * per_token)) + r - 1) // r + 1
+            cap = int(bounds.max_steps(len(ids)))
             scores = alignment_scores(result.alignment, steps, len(ids))
             error = None
             if transcribe is not None:

@@ -35,7 +35,7 @@ def test_constructor_arguments_are_the_config_fields_with_the_same_defaults():
 
     parameters = inspect.signature(Tacotron2.__init__).parameters
     defaults = SynthesizerModelConfig()
-    assert len(model_arguments()) == 22
+    assert len(model_arguments()) == 23
     for name in model_arguments():
         expected = getattr(defaults, name)
         assert parameters[name].default == (tuple(expected) if isinstance(expected, list) else expected), name
@@ -60,6 +60,17 @@ def test_shapes_and_config_round_trip(tiny):
     b = clone.infer(batch["token_ids"], batch["token_length"], batch["speaker_embedding"], max_steps=5,
                     prenet_dropout=False)
     np.testing.assert_allclose(a["mel"].numpy(), b["mel"].numpy(), atol=1e-5)
+
+
+def test_the_decoder_cap_is_tokens_times_frames_per_token_with_a_floor():
+    model = Tacotron2(40, reduction_factor=3, max_decoder_steps_per_token=6.0, min_decoder_frames=100)
+    # 5 tokens x 6 = 30 frames, under the floor: 100 frames = 34 steps of 3, + 1 for the stop
+    assert int(model.max_steps(5)) == 35
+    assert int(model.max_steps(40)) == 81  # 240 frames: above the floor, 80 steps + 1
+    model.min_decoder_frames = 0
+    assert int(model.max_steps(5)) == 11  # 30 frames: 10 steps + 1
+    with pytest.raises(ValueError, match="min_decoder_frames.*>= 0"):
+        experiment_config("synthesizer", ["configs/synthesizer/tiny.yaml"], "model.min_decoder_frames=-1")
 
 
 def test_padded_batch_equals_each_item_alone(tiny):

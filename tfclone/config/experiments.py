@@ -134,6 +134,7 @@ class SynthesizerModelConfig(Config):
     stop_threshold: float = 0.5
     stop_positive_weight: float = 5.0  # BCE weight of the rare "stop" class
     max_decoder_steps_per_token: float = 10.0  # inference bound: mel frames per input token
+    min_decoder_frames: int = 0  # inference bound's floor, in mel frames (short sentences)
     attention_window_back: int = 0  # inference only: attend within [focus - back, focus + ahead]; 0, 0 = off
     attention_window_ahead: int = 0
     guided_attention_sigma: float = 0.2
@@ -146,8 +147,8 @@ class SynthesizerModelConfig(Config):
 
     # Read only by inference or by the loss: a training run resumes after any of them changes (e.g. a
     # stronger guided-attention term for a run that does not align).
-    GENERATION_FIELDS = ("stop_threshold", "max_decoder_steps_per_token", "attention_window_back",
-                         "attention_window_ahead", "xla")
+    GENERATION_FIELDS = ("stop_threshold", "max_decoder_steps_per_token", "min_decoder_frames",
+                         "attention_window_back", "attention_window_ahead", "xla")
     LOSS_FIELDS = ("stop_positive_weight", "guided_attention_sigma", "guided_attention_weight",
                    "guided_attention_decay_steps")
 
@@ -164,6 +165,8 @@ class SynthesizerModelConfig(Config):
         if self.encoder_conv_layers < 0 or self.postnet_layers < 0:
             self._fail(prefix, "postnet_layers" if self.postnet_layers < 0 else "encoder_conv_layers",
                        "must be >= 0")
+        if self.min_decoder_frames < 0:
+            self._fail(prefix, "min_decoder_frames", "must be >= 0")
         if self.attention_window_back < 0 or self.attention_window_ahead < 0:
             self._fail(prefix, "attention_window_back", "window sizes must be >= 0")
         if self.guided_attention_weight < 0 or self.guided_attention_decay_steps < 0:

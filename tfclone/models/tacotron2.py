@@ -31,7 +31,7 @@ class Tacotron2(keras.Model):
                  decoder_lstm_units: int = 1024, zoneout: float = 0.1, dropout: float = 0.5,
                  reduction_factor: int = 2, postnet_layers: int = 5, postnet_channels: int = 512,
                  postnet_kernel: int = 5, stop_threshold: float = 0.5, max_decoder_steps_per_token: float = 10.0,
-                 attention_window_back: int = 0, attention_window_ahead: int = 0, name: str = "tacotron2",
+                 min_decoder_frames: int = 0, attention_window_back: int = 0, attention_window_ahead: int = 0, name: str = "tacotron2",
                  **kwargs):
         super().__init__(name=name, **kwargs)
         self.num_symbols, self.n_mels, self.pad_value = num_symbols, n_mels, pad_value
@@ -46,6 +46,7 @@ class Tacotron2(keras.Model):
         self.postnet_layers, self.postnet_channels, self.postnet_kernel = postnet_layers, postnet_channels, \
             postnet_kernel
         self.stop_threshold, self.max_decoder_steps_per_token = stop_threshold, max_decoder_steps_per_token
+        self.min_decoder_frames = min_decoder_frames
         self.attention_window_back, self.attention_window_ahead = attention_window_back, attention_window_ahead
 
         self.embedding = keras.layers.Embedding(num_symbols, symbol_embedding_dim, name="symbol_embedding")
@@ -215,9 +216,11 @@ class Tacotron2(keras.Model):
         return self.finish(frames, lengths, alignment)
 
     def max_steps(self, tokens):
-        """The decoder's step limit for `tokens` input tokens (max_decoder_steps_per_token frames each)."""
+        """The decoder's step limit for `tokens` input tokens: max_decoder_steps_per_token frames each, and at
+        least min_decoder_frames (a one-word sentence takes more frames per token than a long one)."""
         # Integer ceil-division: a float division rounds differently under XLA (times the reciprocal).
         frames = tf.cast(tf.math.ceil(tf.cast(tokens, tf.float32) * self.max_decoder_steps_per_token), tf.int32)
+        frames = tf.maximum(frames, self.min_decoder_frames)
         return (frames + self.r - 1) // self.r + 1
 
     def finish(self, frames, lengths, alignment):
