@@ -31,8 +31,8 @@ class Tacotron2(keras.Model):
                  decoder_lstm_units: int = 1024, zoneout: float = 0.1, dropout: float = 0.5,
                  reduction_factor: int = 2, postnet_layers: int = 5, postnet_channels: int = 512,
                  postnet_kernel: int = 5, stop_threshold: float = 0.5, max_decoder_steps_per_token: float = 10.0,
-                 min_decoder_frames: int = 0, attention_window_back: int = 0, attention_window_ahead: int = 0, name: str = "tacotron2",
-                 **kwargs):
+                 min_decoder_frames: int = 0, attention_window_back: int = 0, attention_window_ahead: int = 0,
+                 name: str = "tacotron2", **kwargs):
         super().__init__(name=name, **kwargs)
         self.num_symbols, self.n_mels, self.pad_value = num_symbols, n_mels, pad_value
         self.symbol_embedding_dim, self.encoder_conv_layers = symbol_embedding_dim, encoder_conv_layers
