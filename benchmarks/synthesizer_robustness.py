@@ -45,13 +45,10 @@ def main(argv):
     from tfclone.eval.alignment import alignment_scores
     from tfclone.export.layout import latest_version, read_config
     from tfclone.inference import Cloner
-    from tfclone.models.tacotron2 import Tacotron2
+    from tfclone.models.tacotron2 import max_decoder_steps
 
     synthesizer = read_config(latest_version(FLAGS.models, "synthesizer"), "synthesizer").model
     r, per_token = synthesizer.reduction_factor, synthesizer.max_decoder_steps_per_token
-    # The cap as the model computes it (an unbuilt Tacotron2 of the exported config's bounds: no weights)
-    bounds = Tacotron2(1, reduction_factor=r, max_decoder_steps_per_token=per_token,
-                       min_decoder_frames=synthesizer.min_decoder_frames)
     cloner = Cloner(FLAGS.models, vocoder=FLAGS.vocoder)
     embedding = cloner.embed(FLAGS.reference)
     transcribe = None
@@ -67,7 +64,7 @@ def main(argv):
         for sentence, ids in cloner.sentences(text):
             result = cloner.synthesize_rows(embedding[None], [ids])[0]
             steps = result.alignment.shape[0]
-            cap = int(bounds.max_steps(len(ids)))
+            cap = int(max_decoder_steps(len(ids), synthesizer))  # as the model computes it
             scores = alignment_scores(result.alignment, steps, len(ids))
             error = None
             if transcribe is not None:

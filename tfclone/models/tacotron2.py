@@ -216,12 +216,8 @@ class Tacotron2(keras.Model):
         return self.finish(frames, lengths, alignment)
 
     def max_steps(self, tokens):
-        """The decoder's step limit for `tokens` input tokens: max_decoder_steps_per_token frames each, and at
-        least min_decoder_frames (a one-word sentence takes more frames per token than a long one)."""
-        # Integer ceil-division: a float division rounds differently under XLA (times the reciprocal).
-        frames = tf.cast(tf.math.ceil(tf.cast(tokens, tf.float32) * self.max_decoder_steps_per_token), tf.int32)
-        frames = tf.maximum(frames, self.min_decoder_frames)
-        return (frames + self.r - 1) // self.r + 1
+        """The decoder's step limit for `tokens` input tokens (`max_decoder_steps`)."""
+        return max_decoder_steps(tokens, self)
 
     def finish(self, frames, lengths, alignment):
         """Decoder frames [B, steps * r, n_mels] -> infer's outputs: the postnet, padding past each length."""
@@ -250,6 +246,18 @@ class Tacotron2(keras.Model):
     def get_config(self):
         return {**super().get_config(), "num_symbols": self.num_symbols, "n_mels": self.n_mels,
                 "pad_value": self.pad_value, **{k: getattr(self, k) for k in model_arguments()}}
+
+
+def max_decoder_steps(tokens, bounds):
+    """The decoder's step limit for `tokens` input tokens: max_decoder_steps_per_token frames each, and at
+    least min_decoder_frames (a one-word sentence takes more frames per token than a long one), in steps of
+    reduction_factor frames, + 1 for the stop. `bounds`: a Tacotron2 or its SynthesizerModelConfig (the same
+    field names), so callers holding only an exported config compute the cap the model uses."""
+    r = bounds.reduction_factor
+    # Integer ceil-division: a float division rounds differently under XLA (times the reciprocal).
+    frames = tf.cast(tf.math.ceil(tf.cast(tokens, tf.float32) * bounds.max_decoder_steps_per_token), tf.int32)
+    frames = tf.maximum(frames, bounds.min_decoder_frames)
+    return (frames + r - 1) // r + 1
 
 
 def build_tacotron2(num_symbols: int, audio: AudioConfig, model: SynthesizerModelConfig) -> Tacotron2:
