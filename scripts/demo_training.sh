@@ -4,12 +4,13 @@
 # Each stage is skipped when its output exists, so a machine handed back as it was resumes training at once
 # and a fresh one rebuilds first (on a 2-core Zen 4 ~1.2 s an utterance: ~100 min for 80 sentences a voice,
 # ~50 min for UTTERANCES=40):
-#   1. the corpus: 60 Kokoro voices x $UTTERANCES sentences (default 80) + the Asterisk speaker, 22.05 kHz
-#      (WORK/corpus/kokoro; a corpus of fewer sentences per voice is extended: its sentences come first).
+#   1. the corpus: $SPEAKERS Kokoro voices (default 60) x $UTTERANCES sentences (default 80) + the Asterisk speaker,
+#      22.05 kHz (WORK/corpus/kokoro; a corpus of fewer sentences per voice, or of fewer voices, is extended: its
+#      sentences come first; SPEAKERS above 60 first picks more distinct blends, ~5 s a candidate, and records them)
 #      FIRST=40 speaks only sentences 40.. of each voice's draw: the ones the shipped synthesizer, trained on
 #      the first 40, never heard (a session whose work folder is new can train on fresh sentences sooner)
 #   2. shards (held-out voices in the test split) and Resemblyzer embeddings
-#      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST)
+#      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST; -s$SPEAKERS when not 60)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
 #   4. training: resumes WORK/runs/synth_natural3, else starts from pretrained/demo/synthesizer.npz
 # A run warm-started from the npz should pass a low learning rate (--params_override train.learning_rate=1e-4,...):
@@ -35,7 +36,7 @@ cd "$W/code"
 export PYTHONPATH="$W/code"
 P="$REPO/pretrained"
 
-SPEAKERS=60
+SPEAKERS=${SPEAKERS:-60}
 # 13 sentences a voice left validation flat at 1.50, 40 brought it to 1.27, where it is flat again (README)
 UTTERANCES=${UTTERANCES:-80}
 FIRST=${FIRST:-0}
@@ -45,6 +46,7 @@ if [ "$FIRST" != 0 ]; then
   SHARDS="$SHARDS-from$FIRST"
   CORPUS="$W/corpus/kokoro-from$FIRST"
 fi
+[ "$SPEAKERS" = 60 ] || SHARDS="$SHARDS-s$SPEAKERS"
 last=$(printf "%04d" $((UTTERANCES - 1)))
 if [ "$(find "$CORPUS" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
   "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$CORPUS" --speakers $SPEAKERS --utterances $UTTERANCES \
