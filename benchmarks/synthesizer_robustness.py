@@ -5,7 +5,8 @@ sentence that runs to the cap never fired its stop token, which is babbling), fr
 alignment scores of tfclone.eval.alignment (focus, monotonic, coverage, diagonal), and, with
 --asr, Whisper's word error rate on the vocoded audio.
 
-    python benchmarks/synthesizer_robustness.py [--models pretrained/models] [--reference examples/arctic_slt_a0009.wav] [--asr]
+    python benchmarks/synthesizer_robustness.py [--models pretrained/models] \
+        [--reference examples/arctic_slt_a0009.wav] [--asr]
 
 The last line, for tools: `robustness: <a>/<n> stopped before the cap, <b>/<n> diagonal >= 0.8, frames per
 token median <f>, WER mean <w>` (WER "-" without --asr).

@@ -125,8 +125,9 @@ class Tacotron2(keras.Model):
         stop when every item's stop probability passed the threshold, or at max_steps).
         Returns frames [B, steps * r, n_mels], stop logits [B, steps], alignment [B, steps, T], lengths [B]
         (decoder steps up to and including each item's first stop).
-        `buffer_steps` (>= max_steps; a compile-time constant under XLA): write into fixed-size buffers of that many steps and
-        return them whole, steps past the loop's end zero, plus the number of steps run as a fifth value.
+        `buffer_steps` (>= max_steps; a compile-time constant under XLA): write into fixed-size buffers of that
+        many steps and return them whole, steps past the loop's end zero, plus the number of steps run as a
+        fifth value.
         XLA needs this: it compiles growable TensorArrays into empty outputs, silently."""
         batch, max_tokens = tf.shape(memory)[0], tf.shape(memory)[1]
         processed = self.attention.process_memory(memory)
