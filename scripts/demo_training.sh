@@ -6,7 +6,8 @@
 # ~50 min for UTTERANCES=40):
 #   1. the corpus: $SPEAKERS Kokoro voices (default 60) x $UTTERANCES sentences (default 80) + the Asterisk speaker,
 #      22.05 kHz (WORK/corpus/kokoro; a corpus of fewer sentences per voice, or of fewer voices, is extended: its
-#      sentences come first; SPEAKERS above 60 first picks more distinct blends, ~5 s a candidate, and records them)
+#      sentences come first; SPEAKERS up to 72 reads the shipped voice selection, the 400 blend candidates
+#      hold no more voices at the 0.90 threshold)
 #      FIRST=40 speaks only sentences 40.. of each voice's draw: the ones the shipped synthesizer, trained on
 #      the first 40, never heard (a session whose work folder is new can train on fresh sentences sooner)
 #   2. shards (held-out voices in the test split) and Resemblyzer embeddings

@@ -177,11 +177,12 @@ def test_a_recorded_voice_selection_stands_in_for_the_embedding_run(tmp_path):
         choose_voices(n + 2, str(tmp_path / "bad"), str(empty), selection=str(shipped))
 
 
-def test_the_shipped_voice_selection_reads_and_names_sixty_voices():
+def test_the_shipped_voice_selection_reads_and_names_seventy_two_voices():
     from tfclone.data.kokoro_corpus import SHIPPED_SELECTION, read_selection
 
     record = read_selection(SHIPPED_SELECTION)
     assert record["threshold"] == 0.9 and record["seed"] == 0
-    assert len(kokoro.STOCK_VOICES) + len(record["kept"]) >= 60
+    assert len(kokoro.STOCK_VOICES) + len(record["kept"]) == 72
+    assert len(record["kept"]) + len(record["rejected"]) == 400  # every candidate of blend_candidates(400) tried
     candidates = {c.name: c for c in kokoro.blend_candidates(400, 0)}
     assert all(candidates[name].recipe() == record["recipes"][name] for name in record["kept"])

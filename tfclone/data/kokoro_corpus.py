@@ -32,7 +32,8 @@ TEST_SENTENCES = ("The old bridge was painted a bright shade of green last summe
                   "Could you please bring the heavy boxes up to the second floor?",
                   "Nobody expected the quiet village to become so famous.")
 DEFAULT_RESEMBLYZER = "Resemblyzer-0.1.4-py3-none-any.whl"
-# The decisions of `--speakers 60` at the default threshold and seed, recorded by a full run (2026-12-01).
+# The decisions of `--speakers 72` at the default threshold and seed, recorded by full runs (60 voices on 2026-12-01,
+# extended to 72 on 2026-12-02, when all 400 blend candidates had been tried).
 SHIPPED_SELECTION = os.path.join(os.path.dirname(__file__), "kokoro_voices.json")
 
 
@@ -76,7 +77,7 @@ def choose_voices(num_speakers: int, out_dir: str, pretrained_dir: str, threshol
     """The first `num_speakers` voices: stock voices, then distinct blends (decided once, recorded).
 
     The decisions are deterministic (seeded candidates, deterministic embeddings), so a record made by an
-    earlier run with the same threshold and seed (`selection`; the project ships the 60-voice one) stands in
+    earlier run with the same threshold and seed (`selection`; the project ships the 72-voice one) stands in
     for the ~25 minutes of synthesis and embedding they cost. Of that record and the one in `out_dir`, the one
     with more kept blends is continued; a `selection` that cannot be read is an error, not skipped."""
     stock = [kokoro.stock_voice(p) for p in kokoro.STOCK_VOICES]
