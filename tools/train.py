@@ -21,6 +21,9 @@ flags.DEFINE_string("model_dir", None, "Checkpoints, resolved config, TensorBoar
 flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"], "tf.distribute strategy.")
 flags.DEFINE_string("init_weights", None, "A weight file (.npz, tfclone-export --model ... --weights_out) to "
                     "start from when --model_dir holds no checkpoint yet.")
+flags.DEFINE_bool("init_weights_partial", False, "Take from --init_weights only the variables whose path and "
+                  "shape fit the model (e.g. after changing the synthesizer's r or postnet); the others keep their "
+                  "initial values, each named in the log.")
 flags.DEFINE_float("max_hours", 0.0, "Stop after this long (at the next summary boundary, with a checkpoint); a "
                    "later run continues. 0: train to train.train_steps.", lower_bound=0.0)
 flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")
@@ -44,7 +47,8 @@ def main(argv):
     strategy = make_strategy(FLAGS.strategy)
     logging.info("strategy: %s", describe(strategy))
     try:
-        result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy, FLAGS.init_weights).train(
+        result = Trainer(build_task(FLAGS.model, config), FLAGS.model_dir, strategy, FLAGS.init_weights,
+                         FLAGS.init_weights_partial).train(
             FLAGS.data_dir, FLAGS.eval_data_dir or FLAGS.data_dir, max_seconds=FLAGS.max_hours * 3600 or None)
     except (CorruptDataError, DataError, WeightsError) as e:  # bad data: one line naming the file, exit 2
         print(f"tfclone-train: error: {e}", file=sys.stderr)

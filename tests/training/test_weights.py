@@ -1,11 +1,12 @@
-"""Compact weight files: float16 round trip within float16 rounding, refused for another architecture, and
-a fresh training run warm-started from one (tfclone-train --init_weights)."""
+"""Compact weight files: float16 round trip within float16 rounding, refused for another architecture, taken
+in part by a changed one (--init_weights_partial), and a fresh training run warm-started from one
+(tfclone-train --init_weights)."""
 import numpy as np
 import pytest
 
 from tfclone.config import experiment_config
 from tfclone.tasks import build_task
-from tfclone.training.weights import WeightsError, load_weights, save_weights
+from tfclone.training.weights import WeightsError, load_weights, load_weights_partial, save_weights
 
 
 def tiny(repo_root, overrides=""):
@@ -31,7 +32,35 @@ def test_round_trip_within_float16_and_refuses_other_shapes(repo_root, tmp_path)
         load_weights(other, str(tmp_path / "junk.npz"))
 
 
-def test_training_starts_from_init_weights(repo_root, tmp_path, local_shards):
+def test_a_partial_load_takes_what_fits_a_synthesizer_with_another_r_and_postnet(repo_root, tmp_path):
+    def synthesizer(overrides=""):
+        config = experiment_config("synthesizer", [str(repo_root / "configs/synthesizer/tiny.yaml")], overrides)
+        return build_task("synthesizer", config).build_model()
+
+    source = synthesizer()  # r = 3, no postnet
+    for i, v in enumerate(source.weights):
+        v.assign(np.random.default_rng(i).normal(size=v.shape).astype(np.float32))
+    path = save_weights(source, str(tmp_path / "w.npz"))
+    changed = synthesizer("model.reduction_factor=2,model.postnet_layers=2")
+    before = {v.path: v.numpy().copy() for v in changed.weights}
+    with pytest.raises(WeightsError, match="holds 39 variables, the model has 51"):
+        load_weights(changed, path)
+    count, left = load_weights_partial(changed, path)
+    stored = {v.path: v.numpy() for v in source.weights}
+    assert count == len(source.weights) - 2 == len(changed.weights) - len(left)
+    assert left["tacotron2/frame_projection/kernel"] == "shape [640, 160], the file's [640, 240]"
+    assert sorted(p for p, why in left.items() if why == "not in the file") == sorted(
+        v.path for v in changed.weights if v.path.startswith("tacotron2/postnet_"))
+    for v in changed.weights:
+        expected = before[v.path] if v.path in left else stored[v.path].astype(np.float16).astype(np.float32)
+        np.testing.assert_array_equal(v.numpy(), expected)
+    encoder, _ = tiny(repo_root)
+    with pytest.raises(WeightsError, match="none of its .* variables fits"):
+        load_weights_partial(synthesizer(), save_weights(encoder, str(tmp_path / "encoder.npz")))
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_training_starts_from_init_weights(repo_root, tmp_path, local_shards, partial):
     from tfclone.training.trainer import Trainer
 
     model, config = tiny(repo_root, "train.train_steps=1,train.checkpoint_every=1,train.summary_every=1,"
@@ -39,7 +68,8 @@ def test_training_starts_from_init_weights(repo_root, tmp_path, local_shards):
     for v in model.weights:
         v.assign(np.full(v.shape, 0.01, np.float32))
     path = save_weights(model, str(tmp_path / "w.npz"))
-    trainer = Trainer(build_task("speaker_encoder", config), str(tmp_path / "run"), init_weights=path)
+    trainer = Trainer(build_task("speaker_encoder", config), str(tmp_path / "run"), init_weights=path,
+                      init_weights_partial=partial)
     trainer._build(str(local_shards))  # pylint: disable=protected-access
     assert trainer.restored_from is None
     for v in trainer.model.weights:

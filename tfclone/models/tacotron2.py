@@ -53,7 +53,7 @@ class Tacotron2(keras.Model):
         self.encoder_convs = [ConvBlock(encoder_conv_channels, encoder_conv_kernel, "relu", dropout,
                                         name=f"encoder_conv_{i}") for i in range(encoder_conv_layers)]
         self.encoder_lstm = keras.layers.Bidirectional(
-            keras.layers.LSTM(encoder_lstm_units, return_sequences=True), name="encoder_lstm")
+            keras.layers.LSTM(encoder_lstm_units, return_sequences=True, name="lstm"), name="encoder_lstm")
         self.prenet = Prenet(self.prenet_units, prenet_dropout, name="prenet")
         self.attention_cell = ZoneoutLSTMCell(decoder_lstm_units, zoneout, name="attention_lstm")
         self.attention = LocationSensitiveAttention(attention_dim, attention_filters, attention_kernel,

@@ -78,11 +78,14 @@ def _changed_fields(previous, current) -> list:
 
 class Trainer:
     def __init__(self, task: Task, model_dir: str, strategy: Optional[tf.distribute.Strategy] = None,
-                 init_weights: Optional[str] = None):
+                 init_weights: Optional[str] = None, init_weights_partial: bool = False):
         """`init_weights`: a weight file (tfclone.training.weights) the model starts from when model_dir
-        holds no checkpoint yet (a warm start, e.g. from the demo weights in the repository)."""
+        holds no checkpoint yet (a warm start, e.g. from the demo weights in the repository);
+        `init_weights_partial`: take only the file's variables whose path and shape fit (a changed layer
+        starts from its initial values), instead of requiring the same architecture."""
         self.task = task
         self.init_weights = init_weights
+        self.init_weights_partial = init_weights_partial
         self.config = task.config
         self.train_config = task.config.train
         self.model_dir = model_dir
@@ -167,9 +170,14 @@ class Trainer:
                                                   max_to_keep=train.max_checkpoints)
         self.restored_from = self.manager.restore_or_initialize()
         if self.restored_from is None and self.init_weights:
-            from tfclone.training.weights import load_weights
+            from tfclone.training.weights import load_weights, load_weights_partial
 
-            count = load_weights(self.model, self.init_weights)
+            if self.init_weights_partial:
+                count, left = load_weights_partial(self.model, self.init_weights)
+                for variable_path, reason in left.items():
+                    logging.info("initial value kept for %s: %s", variable_path, reason)
+            else:
+                count = load_weights(self.model, self.init_weights)
             logging.info("started from %s (%d variables)", self.init_weights, count)
         if self.ema_model is not None and self.restored_from is None:
             for average, variable in self.ema_pairs:  # the average starts from the initial weights

@@ -3,13 +3,15 @@ for committing demo weights to the repository and warm-starting a training run f
 (`tfclone-train --init_weights FILE`).
 
 The arrays are stored in the model's variable order (deterministic for one architecture), each with its
-path and shape; loading checks both, so a file never lands in a model of another shape.
+path and shape; loading checks both, so a file never lands in a model of another shape. A partial load
+(`tfclone-train --init_weights_partial`) matches by path instead and takes what fits: a model that changed
+one part (Tacotron 2's r, a wider or deeper postnet) starts from everything else the file holds.
 """
 from __future__ import annotations
 
 import io
 import json
-from typing import Dict
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -40,15 +42,19 @@ def save_weights(model, path: str, dtype: str = "float16") -> str:
     return path
 
 
-def load_weights(model, path: str) -> int:
-    """Assigns the file's arrays to the model's variables in order; returns how many. WeightsError if the
-    file's variables do not match the model's in count and shapes."""
+def _read(path: str) -> Tuple[list, List[np.ndarray]]:
     try:
         with np.load(path) as data:
             meta = json.loads(bytes(data["meta"]).decode("utf-8"))
-            arrays = [data[f"w{i:04d}"] for i in range(len(meta))]
+            return meta, [data[f"w{i:04d}"] for i in range(len(meta))]
     except (OSError, KeyError, ValueError) as e:
         raise WeightsError(f"{path}: not a tfclone weight file ({e})") from None
+
+
+def load_weights(model, path: str) -> int:
+    """Assigns the file's arrays to the model's variables in order; returns how many. WeightsError if the
+    file's variables do not match the model's in count and shapes."""
+    meta, arrays = _read(path)
     variables = model.weights
     if len(variables) != len(meta):
         raise WeightsError(f"{path}: holds {len(meta)} variables, the model has {len(variables)}")
@@ -58,3 +64,29 @@ def load_weights(model, path: str) -> int:
                                f"{list(variable.shape)}")
         variable.assign(value.astype(info["dtype"]))
     return len(variables)
+
+
+def load_weights_partial(model, path: str) -> Tuple[int, Dict[str, str]]:
+    """Assigns each of the file's arrays to the model's variable of the same path and shape. Returns how many
+    were assigned and, for every model variable left at its initial value, why ("not in the file" or the
+    two shapes). WeightsError if the file is not a weight file or no variable fits (another model)."""
+    meta, arrays = _read(path)
+    stored = {info["path"]: (info, value) for info, value in zip(meta, arrays)}
+    paths = [variable.path for variable in model.weights]
+    if len(set(paths)) != len(paths):
+        raise WeightsError(f"{path}: the model's variable paths are not unique; a partial load needs them")
+    assigned, left = [], {}
+    for variable in model.weights:
+        if variable.path not in stored:
+            left[variable.path] = "not in the file"
+            continue
+        info, value = stored[variable.path]
+        if list(variable.shape) != info["shape"]:
+            left[variable.path] = f"shape {list(variable.shape)}, the file's {info['shape']}"
+            continue
+        assigned.append((variable, value.astype(info["dtype"])))
+    if not assigned:
+        raise WeightsError(f"{path}: none of its {len(meta)} variables fits the model (paths and shapes differ)")
+    for variable, value in assigned:
+        variable.assign(value)
+    return len(assigned), left
