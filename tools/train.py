@@ -22,8 +22,8 @@ flags.DEFINE_enum("strategy", "default", ["default", "mirrored", "multi_worker"]
 flags.DEFINE_string("init_weights", None, "A weight file (.npz, tfclone-export --model ... --weights_out) to "
                     "start from when --model_dir holds no checkpoint yet.")
 flags.DEFINE_bool("init_weights_partial", False, "Take from --init_weights only the variables whose path and "
-                  "shape fit the model (e.g. after changing the synthesizer's r or postnet); the others keep their "
-                  "initial values, each named in the log.")
+                  "shape fit the model (e.g. after changing the synthesizer's r or postnet; its frame projection is "
+                  "fitted across r); the others keep their initial values, each named in the log.")
 flags.DEFINE_float("max_hours", 0.0, "Stop after this long (at the next summary boundary, with a checkpoint); a "
                    "later run continues. 0: train to train.train_steps.", lower_bound=0.0)
 flags.DEFINE_integer("num_cpu_devices", 0, "Split the CPU into this many logical devices (mirrored on CPU).")

@@ -41,19 +41,33 @@ def test_a_partial_load_takes_what_fits_a_synthesizer_with_another_r_and_postnet
     for i, v in enumerate(source.weights):
         v.assign(np.random.default_rng(i).normal(size=v.shape).astype(np.float32))
     path = save_weights(source, str(tmp_path / "w.npz"))
+    stored = {v.path: v.numpy().astype(np.float16).astype(np.float32) for v in source.weights}
     changed = synthesizer("model.reduction_factor=2,model.postnet_layers=2")
     before = {v.path: v.numpy().copy() for v in changed.weights}
     with pytest.raises(WeightsError, match="holds 39 variables, the model has 51"):
         load_weights(changed, path)
-    count, left = load_weights_partial(changed, path)
-    stored = {v.path: v.numpy() for v in source.weights}
-    assert count == len(source.weights) - 2 == len(changed.weights) - len(left)
-    assert left["tacotron2/frame_projection/kernel"] == "shape [640, 160], the file's [640, 240]"
-    assert sorted(p for p, why in left.items() if why == "not in the file") == sorted(
-        v.path for v in changed.weights if v.path.startswith("tacotron2/postnet_"))
+    count, left, fitted = load_weights_partial(changed, path)
+    assert count == len(source.weights) == len(changed.weights) - len(left)
+    assert fitted == {"tacotron2/frame_projection/kernel": "shape [640, 160], the file's [640, 240]",
+                      "tacotron2/frame_projection/bias": "shape [160], the file's [240]"}
+    assert sorted(left) == sorted(v.path for v in changed.weights if v.path.startswith("tacotron2/postnet_"))
+    assert set(left.values()) == {"not in the file"}
+    kernel = stored["tacotron2/frame_projection/kernel"]  # [640, 3 frames x 80 mels], frame-major
     for v in changed.weights:
-        expected = before[v.path] if v.path in left else stored[v.path].astype(np.float16).astype(np.float32)
-        np.testing.assert_array_equal(v.numpy(), expected)
+        if v.path == "tacotron2/frame_projection/kernel":  # r = 2: the stored frames 0 and 1
+            np.testing.assert_array_equal(v.numpy(), kernel[:, :160])
+        elif v.path == "tacotron2/frame_projection/bias":
+            np.testing.assert_array_equal(v.numpy(), stored[v.path][:160])
+        else:
+            np.testing.assert_array_equal(v.numpy(), before[v.path] if v.path in left else stored[v.path])
+    longer = synthesizer("model.reduction_factor=4")  # r = 4: frames 0, 1, 2 and 2 again
+    assert load_weights_partial(longer, path)[1:] == ({}, {
+        "tacotron2/frame_projection/kernel": "shape [640, 320], the file's [640, 240]",
+        "tacotron2/frame_projection/bias": "shape [320], the file's [240]"})
+    np.testing.assert_array_equal(longer.frame_projection.kernel.numpy(),
+                                  np.concatenate([kernel, kernel[:, 160:]], axis=1))
+    narrower = synthesizer("model.decoder_lstm_units=32")  # another input size: not fitted, left
+    assert "the file's [640, 240]" in load_weights_partial(narrower, path)[1]["tacotron2/frame_projection/kernel"]
     encoder, _ = tiny(repo_root)
     with pytest.raises(WeightsError, match="none of its .* variables fits"):
         load_weights_partial(synthesizer(), save_weights(encoder, str(tmp_path / "encoder.npz")))

@@ -13,6 +13,7 @@ import inspect
 from typing import Dict, Optional, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfclone.config.audio import AudioConfig
@@ -243,6 +244,23 @@ class Tacotron2(keras.Model):
             memory, mask, self.max_steps(tf.reduce_max(token_length)), None, False, dropout_seed,
             always_dropout=prenet_dropout, buffer_steps=buffer)
         return frames, lengths, alignment, steps
+
+    def fit_stored_weight(self, path: str, value: np.ndarray, shape) -> Optional[np.ndarray]:
+        """A weight stored by a Tacotron 2 of another reduction factor, made to fit this one, for a partial
+        warm start (`tfclone-train --init_weights_partial`); None for any other mismatch. The frame
+        projection's outputs are r frames of n_mels each, frame-major: fewer frames take the stored
+        projection's leading frames, more repeat its last frame, so the warm model predicts its first frames
+        as well as the stored one did from the first step."""
+        projection = self.frame_projection
+        if path not in (projection.kernel.path, projection.bias.path):
+            return None
+        stored, wanted = value.shape[-1], shape[-1]
+        if (tuple(value.shape[:-1]) != tuple(shape[:-1]) or stored % self.n_mels or wanted % self.n_mels
+                or wanted != self.r * self.n_mels):
+            return None
+        frames = value.reshape(value.shape[:-1] + (stored // self.n_mels, self.n_mels))
+        taken = np.minimum(np.arange(self.r), frames.shape[-2] - 1)
+        return frames[..., taken, :].reshape(tuple(shape))
 
     def get_config(self):
         return {**super().get_config(), "num_symbols": self.num_symbols, "n_mels": self.n_mels,

@@ -173,9 +173,11 @@ class Trainer:
             from tfclone.training.weights import load_weights, load_weights_partial
 
             if self.init_weights_partial:
-                count, left = load_weights_partial(self.model, self.init_weights)
+                count, left, fitted = load_weights_partial(self.model, self.init_weights)
                 for variable_path, reason in left.items():
                     logging.info("initial value kept for %s: %s", variable_path, reason)
+                for variable_path, shapes in fitted.items():
+                    logging.info("fitted from another shape: %s: %s", variable_path, shapes)
             else:
                 count = load_weights(self.model, self.init_weights)
             logging.info("started from %s (%d variables)", self.init_weights, count)

@@ -5,7 +5,9 @@ for committing demo weights to the repository and warm-starting a training run f
 The arrays are stored in the model's variable order (deterministic for one architecture), each with its
 path and shape; loading checks both, so a file never lands in a model of another shape. A partial load
 (`tfclone-train --init_weights_partial`) matches by path instead and takes what fits: a model that changed
-one part (Tacotron 2's r, a wider or deeper postnet) starts from everything else the file holds.
+one part (Tacotron 2's r, a wider or deeper postnet) starts from everything else the file holds, and a model
+may fit a stored weight of another shape itself (`fit_stored_weight`: Tacotron 2's frame projection across
+reduction factors).
 """
 from __future__ import annotations
 
@@ -66,27 +68,35 @@ def load_weights(model, path: str) -> int:
     return len(variables)
 
 
-def load_weights_partial(model, path: str) -> Tuple[int, Dict[str, str]]:
-    """Assigns each of the file's arrays to the model's variable of the same path and shape. Returns how many
-    were assigned and, for every model variable left at its initial value, why ("not in the file" or the
-    two shapes). WeightsError if the file is not a weight file or no variable fits (another model)."""
+def load_weights_partial(model, path: str) -> Tuple[int, Dict[str, str], Dict[str, str]]:
+    """Assigns each of the file's arrays to the model's variable of the same path and shape, or of another
+    shape where the model's `fit_stored_weight(path, value, shape)` makes it fit. Returns how many were
+    assigned, for every model variable left at its initial value why ("not in the file" or the two shapes),
+    and for every one fitted from another shape the two shapes. WeightsError if the file is not a weight
+    file or no variable fits (another model)."""
     meta, arrays = _read(path)
     stored = {info["path"]: (info, value) for info, value in zip(meta, arrays)}
     paths = [variable.path for variable in model.weights]
     if len(set(paths)) != len(paths):
         raise WeightsError(f"{path}: the model's variable paths are not unique; a partial load needs them")
-    assigned, left = [], {}
+    fit = getattr(model, "fit_stored_weight", None)
+    assigned, left, fitted = [], {}, {}
     for variable in model.weights:
         if variable.path not in stored:
             left[variable.path] = "not in the file"
             continue
         info, value = stored[variable.path]
-        if list(variable.shape) != info["shape"]:
-            left[variable.path] = f"shape {list(variable.shape)}, the file's {info['shape']}"
-            continue
+        shape = list(variable.shape)
+        shapes = f"shape {shape}, the file's {info['shape']}"
+        if shape != info["shape"]:
+            value = fit(variable.path, value, tuple(shape)) if fit is not None else None
+            if value is None or list(value.shape) != shape:
+                left[variable.path] = shapes
+                continue
+            fitted[variable.path] = shapes
         assigned.append((variable, value.astype(info["dtype"])))
     if not assigned:
         raise WeightsError(f"{path}: none of its {len(meta)} variables fits the model (paths and shapes differ)")
     for variable, value in assigned:
         variable.assign(value)
-    return len(assigned), left
+    return len(assigned), left, fitted
