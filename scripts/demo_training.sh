@@ -13,7 +13,9 @@
 #   2. shards (held-out voices in the test split) and Resemblyzer embeddings
 #      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST; -s$SPEAKERS when not 60)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
-#   4. training: resumes WORK/runs/synth_natural3, else starts from pretrained/demo/synthesizer.npz
+#   4. training: resumes WORK/runs/$RUN (default synth_r2), else starts from pretrained/demo/synthesizer.npz;
+#      a checkpoint holds one architecture, so a config change (r was 3 until 25,500 steps, in synth_natural3)
+#      takes a new RUN: a fresh RUN starts from the npz (--init_weights_partial fits what changed)
 # A run warm-started from the npz should pass a low learning rate (--params_override train.learning_rate=1e-4,...):
 # the config's 1e-3 is for a model from scratch and held validation flat at ~12k steps (README, session 17).
 # It runs from a copy of the code (WORK/code, refreshed at each start): a running job never sees edits of the
@@ -25,10 +27,11 @@ W=${1:?usage: demo_training.sh WORK_DIR HOURS [tfclone-train flags]}
 HOURS=${2:?usage: demo_training.sh WORK_DIR HOURS [tfclone-train flags]}
 shift 2
 PY=${PY:-$REPO/.venv/bin/python}
+RUN=${RUN:-synth_r2}
 mkdir -p "$W"
 W=$(cd "$W" && pwd)
-if pgrep -f "model_dir $W/runs/synth_natural3" >/dev/null; then
-  echo "demo_training: a training job on $W/runs/synth_natural3 is running; stop it first (kill -TERM)" >&2
+if pgrep -f "model_dir $W/runs/$RUN" >/dev/null; then
+  echo "demo_training: a training job on $W/runs/$RUN is running; stop it first (kill -TERM)" >&2
   exit 2
 fi
 rm -rf "$W/code" && mkdir -p "$W/code"
@@ -79,6 +82,6 @@ print("held-out reference clips:", len(os.listdir(os.path.join(work, "eval", "he
 PY
 fi
 INIT=()
-ls "$W"/runs/synth_natural3/ckpt-*.index >/dev/null 2>&1 || INIT=(--init_weights "$REPO/pretrained/demo/synthesizer.npz")
+ls "$W/runs/$RUN"/ckpt-*.index >/dev/null 2>&1 || INIT=(--init_weights "$REPO/pretrained/demo/synthesizer.npz")
 exec "$PY" -m tools.train --model synthesizer --config configs/synthesizer/demo.yaml --data_dir "$SHARDS" \
-  --model_dir "$W/runs/synth_natural3" "${INIT[@]}" --max_hours "$HOURS" "$@"
+  --model_dir "$W/runs/$RUN" "${INIT[@]}" --max_hours "$HOURS" "$@"
