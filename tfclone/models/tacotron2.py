@@ -254,9 +254,8 @@ class Tacotron2(keras.Model):
         projection = self.frame_projection
         if path not in (projection.kernel.path, projection.bias.path):
             return None
-        stored, wanted = value.shape[-1], shape[-1]
-        if (tuple(value.shape[:-1]) != tuple(shape[:-1]) or stored % self.n_mels or wanted % self.n_mels
-                or wanted != self.r * self.n_mels):
+        stored = value.shape[-1]
+        if tuple(value.shape[:-1]) != tuple(shape[:-1]) or stored % self.n_mels or shape[-1] != self.r * self.n_mels:
             return None
         frames = value.reshape(value.shape[:-1] + (stored // self.n_mels, self.n_mels))
         taken = np.minimum(np.arange(self.r), frames.shape[-2] - 1)
