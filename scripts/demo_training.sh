@@ -8,6 +8,9 @@
 #      22.05 kHz (WORK/corpus/kokoro; a corpus of fewer sentences per voice, or of fewer voices, is extended: its
 #      sentences come first; SPEAKERS up to 72 reads the shipped voice selection, the 400 blend candidates
 #      hold no more voices at the 0.90 threshold)
+#      POOL=broad draws the sentences from the broad pool (tfclone-make-corpus --sentence_pool broad: + ~5,500
+#      sentences of prose from Debian's fortunes; corpus kokoro-broad, shards natural-broad-x...); the held-out voices
+#      speak only their first sentence (HELDOUT_UTTERANCES, default 1: their reference clip), a third less rendering
 #      FIRST=40 speaks only sentences 40.. of each voice's draw: the ones the shipped synthesizer, trained on
 #      the first 40, never heard (a session whose work folder is new can train on fresh sentences sooner)
 #   2. shards (held-out voices in the test split) and Resemblyzer embeddings
@@ -44,17 +47,26 @@ SPEAKERS=${SPEAKERS:-60}
 # 13 sentences a voice left validation flat at 1.50, 40 brought it to 1.27, where it is flat again (README)
 UTTERANCES=${UTTERANCES:-80}
 FIRST=${FIRST:-0}
+POOL=${POOL:-prompts}
+HELDOUT_UTTERANCES=${HELDOUT_UTTERANCES:-1}
 SHARDS="$W/shards/natural-x$UTTERANCES"
 CORPUS="$W/corpus/kokoro"
+if [ "$POOL" != prompts ]; then
+  SHARDS="$W/shards/natural-$POOL-x$UTTERANCES"
+  CORPUS="$W/corpus/kokoro-$POOL"
+fi
 if [ "$FIRST" != 0 ]; then
   SHARDS="$SHARDS-from$FIRST"
-  CORPUS="$W/corpus/kokoro-from$FIRST"
+  CORPUS="$CORPUS-from$FIRST"
 fi
 [ "$SPEAKERS" = 60 ] || SHARDS="$SHARDS-s$SPEAKERS"
 last=$(printf "%04d" $((UTTERANCES - 1)))
-if [ "$(find "$CORPUS" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
+DONE="$CORPUS/.complete-s$SPEAKERS-x$UTTERANCES-from$FIRST"
+if [ ! -f "$DONE" ] && [ "$(find "$CORPUS" -name "kokoro-*_$last.wav" 2>/dev/null | wc -l)" -lt $SPEAKERS ]; then
   "$PY" -m tools.make_corpus --source kokoro,asterisk --out_dir "$CORPUS" --speakers $SPEAKERS --utterances $UTTERANCES \
-    --first_utterance "$FIRST" --sample_rate 22050 --pretrained_dir "$P"
+    --first_utterance "$FIRST" --sample_rate 22050 --pretrained_dir "$P" --sentence_pool "$POOL" \
+    --heldout_utterances "$HELDOUT_UTTERANCES"
+  touch "$DONE"
 fi
 if [ ! -f "$SHARDS/embeddings/train.npy" ]; then
   "$PY" -m tools.preprocess --corpus local --corpus_dir "$CORPUS" --out_dir "$SHARDS" \

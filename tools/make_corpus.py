@@ -23,6 +23,10 @@ flags.DEFINE_integer("first_utterance", 0, "Speak each voice's drawn sentences f
                      "--first_utterance 40 makes the 40 sentences a voice that a 40-sentence corpus never had.")
 flags.DEFINE_integer("sample_rate", None, "Output sample rate (default: 22050 when kokoro is among the "
                      "sources, else 16000). Resampled with soxr.")
+flags.DEFINE_enum("sentence_pool", "prompts", ["prompts", "broad"], "The sentences voices draw from: prompts "
+                  "(the Asterisk prompts + templated sentences: ~20 sentence shapes, a few hundred words) or broad "
+                  "(those + ~5,500 single sentences of prose from Debian's fortunes: ~8,000 words). A corpus keeps "
+                  "the pool it was begun with: its voices' draws depend on it.")
 flags.DEFINE_integer("seed", 0, "Seed for the sentence choice and the Kokoro blends.")
 flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
 flags.DEFINE_string("pretrained_dir", "pretrained", "Where set-up put the Kokoro pieces and Resemblyzer wheel.")
@@ -31,6 +35,9 @@ flags.DEFINE_float("kokoro_threshold", 0.90, "A Kokoro blend is kept only if its
 flags.DEFINE_string("kokoro_voices", None, "A voice_selection.json from an earlier run whose decisions (same "
                     "threshold and seed) are reused instead of synthesizing and embedding the candidates again; "
                     "default: the 60-voice record the project ships. Empty: decide afresh.")
+flags.DEFINE_integer("heldout_utterances", None, "kokoro: held-out voices speak only the first N of their "
+                     "sentences (from --first_utterance): their reference clips, in a fraction of the time; "
+                     "default: as many as every voice.")
 flags.DEFINE_list("heldout", None, "Kokoro voices marked held out (test split); default: six stock voices.")
 flags.mark_flag_as_required("out_dir")
 
@@ -39,6 +46,7 @@ def main(argv):
     del argv
     from tfclone.data import make_corpus
     from tfclone.data.kokoro import KokoroError
+    from tfclone.data.sentences import sentence_pool
 
     unknown = [s for s in FLAGS.source if s not in SOURCES]
     if unknown or not FLAGS.source:
@@ -57,11 +65,14 @@ def main(argv):
                     FLAGS.pretrained_dir, FLAGS.kokoro_threshold,
                     FLAGS.heldout if FLAGS.heldout is not None else kokoro_corpus.DEFAULT_HELDOUT,
                     selection=(kokoro_corpus.SHIPPED_SELECTION if FLAGS.kokoro_voices is None
-                               else FLAGS.kokoro_voices or None), first_utterance=FLAGS.first_utterance)
+                               else FLAGS.kokoro_voices or None), first_utterance=FLAGS.first_utterance,
+                    sentences=sentence_pool(FLAGS.seed, pool=FLAGS.sentence_pool),
+                    heldout_utterances=FLAGS.heldout_utterances)
             else:
                 summary = make_corpus.make_corpus(FLAGS.out_dir, FLAGS.speakers, FLAGS.utterances, FLAGS.seed,
                                                   FLAGS.workers, sample_rate=rate,
-                                                  first_utterance=FLAGS.first_utterance)
+                                                  first_utterance=FLAGS.first_utterance,
+                                                  pool=FLAGS.sentence_pool)
             failed += summary.pop("failed", [])
             summaries[source] = summary
     except (make_corpus.CorpusError, KokoroError, FileNotFoundError) as e:

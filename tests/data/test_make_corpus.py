@@ -8,7 +8,7 @@ from tfclone.audio.features import mel_spectrogram
 from tfclone.config import synthesis_audio
 from tfclone.data import make_corpus as mc
 from tfclone.data.sentences import asterisk_transcripts, composed_sentences, sentence_pool
-from tfclone.text import text_to_ids
+from tfclone.text import text_to_ids, text_to_symbols
 
 
 def test_voice_list_has_40_plus_distinct_speakers_mixing_engines():
@@ -29,6 +29,36 @@ def test_sentences_are_varied_and_speakable():
     assert prompts["digits/7"] == "seven" and len(prompts) > 500
     assert all("[" not in t and "(" not in t for t in prompts.values())
     assert not any(name.startswith("silence/") for name in prompts)  # they say nothing
+    broad = sentence_pool(seed=0, pool="broad")
+    assert broad[:len(pool)] == pool  # the broad pool extends the prompts pool
+    with pytest.raises(ValueError, match="unknown"):
+        sentence_pool(seed=0, pool="wide")
+
+
+def test_fortune_sentences_are_plain_prose_in_the_lexicon():
+    from tfclone.data.sentences import fortune_sentences
+    from tfclone.text.g2p import _cmudict
+
+    sentences = fortune_sentences()
+    words = {w.strip(",.?!-'").lower() for s in sentences for w in s.split()}
+    assert len(sentences) > 4000 and len(words) > 6000  # the prompts pool has ~20 shapes over a few hundred words
+    lexicon = _cmudict()
+    assert words <= set(lexicon) | {""}
+    assert all(5 <= len(s.split()) <= 18 and s[0].isupper() and s[-1] in ".?!" for s in sentences)
+    assert not [s for s in sentences if any(c in s for c in ':;()"')]
+    for s in sentences[::500]:
+        assert "@" in "".join(text_to_symbols(s))  # phonemes, not spelled letters
+
+
+def test_fortune_sentences_filter(tmp_path):
+    from tfclone.data.sentences import fortune_sentences
+
+    (tmp_path / "a").write_text("The quick brown fox jumps over the lazy dog. NO SHOUTING HERE ever again.\n"
+                                "\t-- Somebody Famous\n%\nHe said: go away now please.\n%\nToo short.\n%\n"
+                                "A cat sat on a warm mat today!\n%\nThe zzyzxq word is not in the dictionary.\n")
+    assert fortune_sentences(str(tmp_path), ["a"]) == ["A cat sat on a warm mat today!"]
+    with pytest.raises(FileNotFoundError, match="install Debian's fortunes"):
+        fortune_sentences(str(tmp_path), ["a", "b"])
 
 
 def test_corpus_layout_transcripts_and_distinct_speakers(local_corpus):

@@ -12,7 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile
@@ -52,6 +52,15 @@ def is_heldout(voice: kokoro.KokoroVoice, heldout: Sequence[str]) -> bool:
     """Held out by name, or a blend with a held-out stock voice among its packs (which would leak it)."""
     packs = {h[len("kokoro-"):] if h.startswith("kokoro-") else h for h in heldout}
     return voice.name in set(heldout) or any(p in packs for p, _ in voice.packs)
+
+
+def limit_heldout(jobs: Sequence[Tuple], heldout_names, first: int, count: int) -> List[Tuple]:
+    """(voice, text, wav path, rate) jobs without those of held-out voices past utterance first + count - 1
+    (the number is the path's _NNNN)."""
+    if count < 1:
+        raise CorpusError(f"heldout_utterances: {count}; at least 1 (the held-out voices' reference clips)")
+    return [j for j in jobs if j[0].name not in heldout_names
+            or int(os.path.splitext(j[2])[0].rsplit("_", 1)[1]) < first + count]
 
 
 def read_selection(path: str) -> Dict:
@@ -173,11 +182,14 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
                        workers: Optional[int] = None, sample_rate: int = 22050, pretrained_dir: str = "pretrained",
                        threshold: float = 0.90, heldout: Sequence[str] = DEFAULT_HELDOUT,
                        sentences: Optional[Sequence[str]] = None,
-                       selection: Optional[str] = SHIPPED_SELECTION, first_utterance: int = 0) -> Dict:
+                       selection: Optional[str] = SHIPPED_SELECTION, first_utterance: int = 0,
+                       heldout_utterances: Optional[int] = None) -> Dict:
     """Writes the corpus (resumable, deterministic); returns {speakers, utterances, failed, seconds}.
 
     Each voice draws `utterances_per_speaker` sentences (a smaller draw is a prefix of a larger one) and
-    speaks those from `first_utterance` on: 80 from 40 are the sentences a corpus of 40 never had."""
+    speaks those from `first_utterance` on: 80 from 40 are the sentences a corpus of 40 never had.
+    `heldout_utterances` N: held-out voices speak only the first N of those (their reference clips for
+    `tfclone-score clone`; the synthesizer never trains on them), saving their share of the rendering time."""
     check_utterance_range(utterances_per_speaker, first_utterance)
     kokoro.find_pieces(pretrained_dir)
     kokoro.assemble(pretrained_dir)
@@ -187,6 +199,9 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
     voices = choose_voices(num_speakers, out_dir, pretrained_dir, threshold, seed, selection=selection)
     jobs = sentence_jobs(voices, sentences or sentence_pool(seed), seed, utterances_per_speaker, first_utterance,
                          out_dir, sample_rate)
+    if heldout_utterances is not None:
+        jobs = limit_heldout(jobs, {v.name for v in voices if is_heldout(v, heldout)}, first_utterance,
+                             heldout_utterances)
     # Utterance-major order: an interrupted run has a little of every voice rather than all of a few.
     jobs.sort(key=lambda j: (j[2].rsplit("_", 1)[1], j[0].name))
     speakers = {v.name: {**v.recipe(), "heldout": is_heldout(v, heldout),

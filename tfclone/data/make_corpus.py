@@ -144,16 +144,17 @@ def _job(args):
 
 def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: int = 100, seed: int = 0,
                 workers: Optional[int] = None, voices: Optional[Sequence[Voice]] = None,
-                sample_rate: int = 16000, first_utterance: int = 0) -> Dict:
+                sample_rate: int = 16000, first_utterance: int = 0, pool: str = "prompts") -> Dict:
     """Writes the corpus; returns a summary {speakers, utterances, failed, seconds}. Resumable. Each voice
-    draws `utterances_per_speaker` sentences and speaks those from `first_utterance` on."""
+    draws `utterances_per_speaker` sentences of `sentence_pool(seed, pool=pool)` and speaks those from
+    `first_utterance` on."""
     check_utterance_range(utterances_per_speaker, first_utterance)
     voices = list(voices or default_voices())
     if num_speakers > len(voices):
         raise CorpusError(f"num_speakers: {num_speakers} asked for, but only {len(voices)} voices are defined")
     voices = voices[:num_speakers]
     check_engines(voices)
-    jobs = sentence_jobs(voices, sentence_pool(seed), seed, utterances_per_speaker, first_utterance, out_dir,
+    jobs = sentence_jobs(voices, sentence_pool(seed, pool=pool), seed, utterances_per_speaker, first_utterance, out_dir,
                          sample_rate)
     with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1) as pool:
         return run_jobs(pool.imap_unordered(_job, jobs, chunksize=8), jobs, out_dir, "make-corpus",

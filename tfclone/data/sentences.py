@@ -1,15 +1,25 @@
 """English sentences reachable offline: the Asterisk prompt transcripts (Debian's asterisk-core-sounds-en,
-CC-BY-SA-3.0) and sentences composed here from templates to cover numbers, money, times, questions and
-punctuation. Deterministic for a seed."""
+CC-BY-SA-3.0), sentences composed here from templates to cover numbers, money, times, questions and
+punctuation, and, for the "broad" pool, single sentences of everyday prose from Debian's fortune cookie files
+(fortunes / fortunes-min, BSD): ~6,000 sentences over ~8,000 words, where the prompts and templates have ~20
+sentence shapes over a few hundred words. Deterministic for a seed."""
 from __future__ import annotations
 
 import gzip
 import os
 import random
 import re
-from typing import Dict, List
+from typing import Dict, List, Sequence
 
 ASTERISK_TRANSCRIPTS = "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz"
+FORTUNES_DIR = "/usr/share/games/fortunes"
+# The fortune files read for the broad pool: prose and sayings; left out are the ones of code, ASCII art,
+# jargon and names (computers, linux, perl, startrek, zippy, ...) and those that are mostly jokes about groups
+# of people (men-women, ethnic, politics, drugs).
+FORTUNE_FILES = ("fortunes", "wisdom", "literature", "people", "humorists", "platitudes", "education", "food",
+                 "kids", "love", "pets", "science", "sports", "work", "law", "medicine", "miscellaneous",
+                 "cookie", "songs-poems", "magic", "paradoxum", "tao", "art", "news")
+POOLS = ("prompts", "broad")
 
 _NAMES = ["Alice", "Bob", "Carmen", "David", "Elena", "Frank", "Grace", "Hiro", "Ingrid", "James", "Kofi",
           "Laura", "Miguel", "Nina", "Oscar", "Priya", "Quentin", "Rosa", "Samuel", "Tara", "Victor", "Wendy"]
@@ -103,10 +113,43 @@ def asterisk_transcripts(path: str = ASTERISK_TRANSCRIPTS) -> Dict[str, str]:
     return prompts
 
 
-def sentence_pool(seed: int = 0, composed: int = 600, min_words: int = 4) -> List[str]:
-    """Asterisk prompts of at least `min_words` words (when the package is installed) + composed ones."""
+def fortune_sentences(folder: str = FORTUNES_DIR, files: Sequence[str] = FORTUNE_FILES, min_words: int = 5,
+                      max_words: int = 18, lexicon=None) -> List[str]:
+    """The single sentences of the fortune cookie files (entries between "%" lines, attribution lines
+    dropped) that read as plain prose: min_words..max_words words, a capital first, ending in . ? or !, only
+    letters, apostrophes, hyphens and , . ? ! (no dialogue, code, verse markup or shouting), and every word in
+    CMUdict, so the model hears phonemes rather than spelled-out letters. Sorted, distinct."""
+    from tfclone.text.g2p import _cmudict
+    from tfclone.text.split import split_sentences
+
+    lexicon = _cmudict() if lexicon is None else lexicon
+    missing = [f for f in files if not os.path.isfile(os.path.join(folder, f))]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no fortune files {missing}; install Debian's fortunes")
+    out = set()
+    for name in files:
+        with open(os.path.join(folder, name), encoding="latin-1") as f:
+            entries = f.read().split("\n%\n")
+        for entry in entries:
+            body = " ".join(line.strip() for line in entry.splitlines() if not re.match(r"\s*-{1,2}\s*\S", line))
+            if re.search(r"[A-Z]{3,}|[:;()\[\]{}<>_=*/\\|@#&~^`\"\t]", body):
+                continue
+            for sentence in split_sentences(re.sub(r"\s+", " ", body).strip()):
+                words = [w.strip(",.?!-'").lower() for w in sentence.split()]
+                if (min_words <= len(words) <= max_words and re.fullmatch(r"[A-Z][A-Za-z',.?! -]*[.?!]", sentence)
+                        and all(w in lexicon for w in words if w)):
+                    out.add(sentence)
+    return sorted(out)
+
+
+def sentence_pool(seed: int = 0, composed: int = 600, min_words: int = 4, pool: str = "prompts") -> List[str]:
+    """"prompts": Asterisk prompts of at least `min_words` words (when the package is installed) + composed
+    ones (the pool of every corpus before session 24). "broad": those + `fortune_sentences()`."""
+    if pool not in POOLS:
+        raise ValueError(f"sentence pool {pool!r}: unknown (known: {', '.join(POOLS)})")
     try:
         prompts = sorted(set(t for t in asterisk_transcripts().values() if len(t.split()) >= min_words))
     except FileNotFoundError:
         prompts = []
-    return prompts + composed_sentences(composed, seed)
+    sentences = prompts + composed_sentences(composed, seed)
+    return sentences + fortune_sentences() if pool == "broad" else sentences
