@@ -154,10 +154,10 @@ def make_corpus(out_dir: str, num_speakers: int = 40, utterances_per_speaker: in
         raise CorpusError(f"num_speakers: {num_speakers} asked for, but only {len(voices)} voices are defined")
     voices = voices[:num_speakers]
     check_engines(voices)
-    jobs = sentence_jobs(voices, sentence_pool(seed, pool=pool), seed, utterances_per_speaker, first_utterance, out_dir,
-                         sample_rate)
-    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1) as pool:
-        return run_jobs(pool.imap_unordered(_job, jobs, chunksize=8), jobs, out_dir, "make-corpus",
+    jobs = sentence_jobs(voices, sentence_pool(seed, pool=pool), seed, utterances_per_speaker, first_utterance,
+                         out_dir, sample_rate)
+    with multiprocessing.get_context("spawn").Pool(workers or os.cpu_count() or 1) as processes:
+        return run_jobs(processes.imap_unordered(_job, jobs, chunksize=8), jobs, out_dir, "make-corpus",
                         {v.name: dataclasses.asdict(v) for v in voices})
 
 

@@ -1,7 +1,7 @@
 """English sentences reachable offline: the Asterisk prompt transcripts (Debian's asterisk-core-sounds-en,
 CC-BY-SA-3.0), sentences composed here from templates to cover numbers, money, times, questions and
 punctuation, and, for the "broad" pool, single sentences of everyday prose from Debian's fortune cookie files
-(fortunes / fortunes-min, BSD): ~6,000 sentences over ~8,000 words, where the prompts and templates have ~20
+(fortunes / fortunes-min, BSD): ~5,500 sentences over ~8,000 words, where the prompts and templates have ~20
 sentence shapes over a few hundred words. Deterministic for a seed."""
 from __future__ import annotations
 
