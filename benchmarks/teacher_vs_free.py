@@ -37,6 +37,7 @@ def main() -> None:
 
     from tfclone.audio import effects, features
     from tfclone.config import experiment_config
+    from tfclone.data.preprocess import PreprocessOptions
     from tfclone.eval import asr
     from tfclone.inference import Cloner
     from tfclone.tasks import build_task
@@ -53,7 +54,9 @@ def main() -> None:
         wav, rate = soundfile.read(clip, dtype="float32")
         if rate != config.audio.sample_rate:
             sys.exit(f"{clip}: {rate} Hz, the config's preset is {config.audio.sample_rate} Hz")
-        wav = effects.trim_silence(wav, 40.0, frame_length=int(rate * 0.05))  # as tfclone-preprocess trims
+        # trimmed as tfclone-preprocess trims (tfclone/data/preprocess.py): its default top_db, frame and hop
+        wav = effects.trim_silence(wav, PreprocessOptions.trim_top_db, frame_length=int(rate * 0.05),
+                                   hop_length=int(rate * 0.0125))
         ids = [i for _, piece in cloner.sentences(text) for i in piece]
         inputs = {"token_ids": tf.constant([ids], tf.int32), "token_length": tf.constant([len(ids)], tf.int32),
                   "speaker_embedding": tf.constant(cloner.embed(clip)[None], tf.float32),
