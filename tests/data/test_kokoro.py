@@ -188,15 +188,15 @@ def test_the_shipped_voice_selection_reads_and_names_seventy_two_voices():
     assert all(candidates[name].recipe() == record["recipes"][name] for name in record["kept"])
 
 
-def test_heldout_voices_speak_only_their_first_sentences():
+def test_heldout_voices_speak_only_their_first_sentences(tmp_path):
     from tfclone.data.kokoro_corpus import limit_heldout
-    from tfclone.data.make_corpus import CorpusError
+    from tfclone.data.make_corpus import CorpusError, sentence_jobs
 
     train, held = kokoro.stock_voice("af_heart"), kokoro.stock_voice("am_michael")
-    jobs = [(v, f"s{n}", f"/c/{v.name}/{v.name}_{n:04d}.wav", 22050) for v in (train, held) for n in range(40, 44)]
+    jobs = sentence_jobs([train, held], [f"Sentence number {n}." for n in range(44)], 0, 44, 40, str(tmp_path), 22050)
     kept = limit_heldout(jobs, {held.name}, first=40, count=2)
-    assert [j[2].rsplit("/", 1)[1] for j in kept if j[0] is held] == ["kokoro-am_michael_0040.wav",
-                                                                       "kokoro-am_michael_0041.wav"]
-    assert [j for j in kept if j[0] is train] == jobs[:4]  # training voices keep every sentence
+    assert [os.path.basename(j.wav_path) for j in kept if j.voice is held] == ["kokoro-am_michael_0040.wav",
+                                                                                "kokoro-am_michael_0041.wav"]
+    assert [j for j in kept if j.voice is train] == jobs[:4]  # training voices keep every sentence
     with pytest.raises(CorpusError, match="heldout_utterances: 0"):
         limit_heldout(jobs, {held.name}, first=40, count=0)

@@ -12,7 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import soundfile
@@ -21,7 +21,7 @@ from tqdm import tqdm
 from tfclone.audio import io as audio_io
 from tfclone.fileio import atomic_write_text
 from tfclone.data import kokoro
-from tfclone.data.make_corpus import CorpusError, check_utterance_range, run_jobs, sentence_jobs
+from tfclone.data.make_corpus import CorpusError, Job, check_utterance_range, run_jobs, sentence_jobs
 from tfclone.data.sentences import sentence_pool
 from tfclone.text.normalize import normalize
 
@@ -54,13 +54,11 @@ def is_heldout(voice: kokoro.KokoroVoice, heldout: Sequence[str]) -> bool:
     return voice.name in set(heldout) or any(p in packs for p, _ in voice.packs)
 
 
-def limit_heldout(jobs: Sequence[Tuple], heldout_names, first: int, count: int) -> List[Tuple]:
-    """(voice, text, wav path, rate) jobs without those of held-out voices past utterance first + count - 1
-    (the number is the path's _NNNN)."""
+def limit_heldout(jobs: Sequence[Job], heldout_names, first: int, count: int) -> List[Job]:
+    """The jobs without those of held-out voices past utterance first + count - 1."""
     if count < 1:
         raise CorpusError(f"heldout_utterances: {count}; at least 1 (the held-out voices' reference clips)")
-    return [j for j in jobs if j[0].name not in heldout_names
-            or int(os.path.splitext(j[2])[0].rsplit("_", 1)[1]) < first + count]
+    return [j for j in jobs if j.voice.name not in heldout_names or j.index < first + count]
 
 
 def read_selection(path: str) -> Dict:
@@ -155,8 +153,8 @@ def _init_worker(pretrained_dir: str) -> None:
     _ENGINE = kokoro.Kokoro(pretrained_dir, threads=1)
 
 
-def _job(args):
-    voice, text, wav_path, sample_rate = args
+def _job(job: Job):
+    voice, text, wav_path, sample_rate, _ = job
     text_path = os.path.splitext(wav_path)[0] + ".txt"
     if os.path.exists(wav_path) and os.path.exists(text_path):  # resumed run: finished utterances are kept
         with open(text_path, encoding="utf-8") as f:
@@ -203,7 +201,7 @@ def make_kokoro_corpus(out_dir: str, num_speakers: int = 60, utterances_per_spea
         jobs = limit_heldout(jobs, {v.name for v in voices if is_heldout(v, heldout)}, first_utterance,
                              heldout_utterances)
     # Utterance-major order: an interrupted run has a little of every voice rather than all of a few.
-    jobs.sort(key=lambda j: (j[2].rsplit("_", 1)[1], j[0].name))
+    jobs.sort(key=lambda j: (j.index, j.voice.name))
     speakers = {v.name: {**v.recipe(), "heldout": is_heldout(v, heldout),
                          "license": "Kokoro-82M weights Apache-2.0; voice packs Apache-2.0 (kokoro-js)"}
                 for v in voices}

@@ -15,7 +15,7 @@ import random
 import shutil
 import subprocess
 import tempfile
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from tqdm import tqdm
 
@@ -129,8 +129,18 @@ def synthesize(voice: Voice, text: str, out_path: str, sample_rate: int = 16000)
     return len(wav) / rate
 
 
-def _job(args):
-    voice, text, wav_path, sample_rate = args
+class Job(NamedTuple):
+    """One utterance to render: `voice` speaks `text` into `wav_path` at `sample_rate`; `index` is the
+    sentence's place in the voice's draw (the path's _NNNN)."""
+    voice: Any
+    text: str
+    wav_path: str
+    sample_rate: int
+    index: int
+
+
+def _job(job: Job):
+    voice, text, wav_path, sample_rate, _ = job
     if os.path.exists(wav_path):  # resumed run: finished utterances are kept
         wav, rate = audio_io.load_with_rate(wav_path)
         return wav_path, wav.size / rate, None
@@ -174,8 +184,8 @@ def drawn_sentences(pool: Sequence[str], seed: str, utterances: int, first: int 
 
 
 def sentence_jobs(voices: Sequence, sentences: Sequence[str], seed: int, utterances: int, first: int, out_dir: str,
-                  sample_rate: int) -> List[Tuple]:
-    """The (voice, text, wav path, rate) jobs of a corpus: each voice's draw of `utterances` normalized
+                  sample_rate: int) -> List[Job]:
+    """The jobs of a corpus: each voice's draw of `utterances` normalized
     sentences (by `drawn_sentences`) from index `first` on, into `out_dir/<voice>/<voice>_NNNN.wav`."""
     pool = [normalize(s) for s in sentences]
     if utterances > len(pool):
@@ -184,12 +194,13 @@ def sentence_jobs(voices: Sequence, sentences: Sequence[str], seed: int, utteran
     for voice in voices:
         os.makedirs(os.path.join(out_dir, voice.name), exist_ok=True)
         for n, text in drawn_sentences(pool, f"{seed}-{voice.name}", utterances, first):
-            jobs.append((voice, text, os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav"), sample_rate))
+            wav_path = os.path.join(out_dir, voice.name, f"{voice.name}_{n:04d}.wav")
+            jobs.append(Job(voice, text, wav_path, sample_rate, n))
     return jobs
 
 
 def run_jobs(results_iter, jobs, out_dir: str, desc: str, speakers: Dict) -> Dict:
-    """Collects (wav path, seconds, error) results of (voice, text, wav path, rate) jobs with a progress bar,
+    """Collects (wav path, seconds, error) results of `Job`s with a progress bar,
     writes the manifest and speakers.json; returns {speakers, utterances, failed, seconds}."""
     results, failed = {}, []
     for wav_path, seconds, error in tqdm(results_iter, total=len(jobs), desc=desc, unit="utt"):
@@ -197,8 +208,8 @@ def run_jobs(results_iter, jobs, out_dir: str, desc: str, speakers: Dict) -> Dic
             failed.append(error)
         else:
             results[wav_path] = seconds
-    rows = [{"path": os.path.relpath(p, out_dir), "text": text, "speaker": v.name,
-             "duration": round(results[p], 4)} for v, text, p, _ in jobs if p in results]
+    rows = [{"path": os.path.relpath(j.wav_path, out_dir), "text": j.text, "speaker": j.voice.name,
+             "duration": round(results[j.wav_path], 4)} for j in jobs if j.wav_path in results]
     _write_manifest(out_dir, rows, speakers)
     return {"speakers": len({r["speaker"] for r in rows}), "utterances": len(rows), "failed": failed,
             "seconds": sum(r["duration"] for r in rows)}
