@@ -167,13 +167,12 @@ def main(argv):
           + ("; SMOKE RUN: no timing claims" if FLAGS.smoke else ""))
     cold, cold_memory = float("nan"), float("nan")
     if FLAGS.cold:  # first, while nothing else is loaded: a user's run of tfclone-clone
-        if FLAGS.smoke:  # one cold process (each costs a TensorFlow start); its figures mean nothing anyway
-            paragraph_cold, cold_memory = cold_run(default, paragraph)
-            first_cold = cold = paragraph_cold
-        else:
+        if not FLAGS.smoke:  # smoke: one cold process (each costs a TensorFlow start), the paragraph's
             first_cold = cold_run(default, sentence)[0]
             cold = median([cold_run(default, sentence)[0] for _ in range(repeats)])
-            paragraph_cold, cold_memory = cold_run(default, paragraph)
+        paragraph_cold, cold_memory = cold_run(default, paragraph)
+        if FLAGS.smoke:
+            first_cold = cold = paragraph_cold
         print(f"cold tfclone-clone, one sentence ({default}): {cold:.1f} s (first run, XLA cache as found: "
               f"{first_cold:.1f} s); one paragraph: {paragraph_cold:.1f} s, peak memory {cold_memory:.2f} GiB")
     results = {}

@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-from tfclone.export import shipped  # noqa: E402  (pylint: disable=wrong-import-position)
+from tfclone.eval import judges  # noqa: E402  (pylint: disable=wrong-import-position)
 REPORTS = (("heldout", 2), ("examples", 6))
 # (label, summary.json path within a system entry): issue 17's figures
 ROWS = (("WER", ("figures", "wer", "mean")),
@@ -125,8 +125,8 @@ def judge(work: str, tag: str, run: Optional[str], weights: Optional[str], confi
         voices = heldout if report == "heldout" else os.path.join(REPO, "examples")
         _run([os.path.join(bin_dir, "tfclone-score"), "clone", "--models", models, "--voices", voices,
               "--sentences", os.path.join(REPO, "examples", "sentences.txt"), "--max_sentences", str(sentences),
-              "--clone_vocoder", "hifigan", "--resemblyzer", os.path.join(pretrained, shipped.RESEMBLYZER_WHEEL),
-              "--campplus", os.path.join(pretrained, shipped.CAMPPLUS_WHEEL),
+              "--clone_vocoder", "hifigan", "--resemblyzer", os.path.join(pretrained, os.path.basename(judges.RESEMBLYZER_WHEEL)),
+              "--campplus", os.path.join(pretrained, os.path.basename(judges.CAMPPLUS_WHEEL)),
               "--out", os.path.join(out, report)])
     return out
 

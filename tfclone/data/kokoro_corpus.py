@@ -23,6 +23,7 @@ from tfclone.fileio import atomic_write_text
 from tfclone.data import kokoro
 from tfclone.data.make_corpus import CorpusError, Job, check_utterance_range, run_jobs, sentence_jobs
 from tfclone.data.sentences import sentence_pool
+from tfclone.export import shipped
 from tfclone.text.normalize import normalize
 
 # Held out of training by default: two US female, two US male, one UK female, one UK male stock voices.
@@ -31,7 +32,6 @@ DEFAULT_HELDOUT = ("kokoro-af_river", "kokoro-af_kore", "kokoro-am_eric", "kokor
 TEST_SENTENCES = ("The old bridge was painted a bright shade of green last summer.",
                   "Could you please bring the heavy boxes up to the second floor?",
                   "Nobody expected the quiet village to become so famous.")
-DEFAULT_RESEMBLYZER = "Resemblyzer-0.1.4-py3-none-any.whl"
 # The decisions of `--speakers 72` at the default threshold and seed, recorded by full runs (60 voices on 2026-12-01,
 # extended to 72 on 2026-12-02, when all 400 blend candidates had been tried).
 SHIPPED_SELECTION = os.path.join(os.path.dirname(__file__), "kokoro_voices.json")
@@ -102,7 +102,7 @@ def choose_voices(num_speakers: int, out_dir: str, pretrained_dir: str, threshol
     if len(stock) + len(kept) >= num_speakers:
         return (stock + kept)[:num_speakers]
     if embedder is None:
-        wheel = os.path.join(pretrained_dir, DEFAULT_RESEMBLYZER)
+        wheel = os.path.join(pretrained_dir, shipped.RESEMBLYZER_WHEEL)
         if not os.path.isfile(wheel):
             raise CorpusError(f"{wheel}: needed to tell blended voices apart (run scripts/setup.sh)")
         from tfclone.models.resemblyzer import resemblyzer_embedder

