@@ -27,6 +27,7 @@ def main(argv):
     from tfclone.config import experiment_config
     from tfclone.data.make_corpus import make_corpus
     from tfclone.data.preprocess import PreprocessOptions, preprocess
+    from tfclone.eval import judges
     from tfclone.eval.speaker_verification import evaluate_encoder
     from tfclone.export.base import restore_model
     from tfclone.models.speaker_encoder import build_speaker_encoder
@@ -53,7 +54,7 @@ def main(argv):
     rows.append((f"tiny, trained {minutes:.1f} min", steps, minutes,
                  evaluate_encoder(trainer.model, config, shards)["metrics"]))
 
-    wheel = os.path.join("pretrained", "Resemblyzer-0.1.4-py3-none-any.whl")
+    wheel = judges.RESEMBLYZER_WHEEL
     if os.path.isfile(wheel):
         from tfclone.models.resemblyzer import import_resemblyzer, resemblyzer_config
 

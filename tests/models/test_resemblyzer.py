@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from tfclone.audio.synthetic import speech_like
+from tfclone.eval import judges
 from tfclone.export.speaker_encoder import export_speaker_encoder
 from tfclone.models.resemblyzer import read_resemblyzer_state, resemblyzer_config
 
@@ -20,7 +21,7 @@ from tests.models.test_speaker_encoder import resemblyzer_slices
 
 @pytest.fixture(scope="module")
 def wheel(repo_root):
-    path = repo_root / "pretrained" / "Resemblyzer-0.1.4-py3-none-any.whl"
+    path = repo_root / judges.RESEMBLYZER_WHEEL
     assert path.exists(), f"{path} missing: scripts/setup.sh downloads it (pip download --no-deps resemblyzer==0.1.4)"
     return path
 
