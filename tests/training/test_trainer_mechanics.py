@@ -1,6 +1,8 @@
 """The Trainer's mechanics on a toy regression task (fast, in-process): the loss falls, NaN steps are
 skipped or stop training without reaching a checkpoint, mixed precision scales the loss, resume works."""
 import dataclasses
+import json
+import os
 
 import keras
 import numpy as np
@@ -77,6 +79,48 @@ def test_loss_falls_and_resume_continues(tmp_path):
     assert resumed.step == 240
     assert _final_loss(longer, resumed_trainer) < after_120 / 10  # continued from step 120, not from scratch
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-240")
+
+
+class FileTask(ToyTask):
+    """The toy task reading its rows from data_dir/x.npy through a shuffle buffer (which a checkpointed
+    iterator carries: the rows already in it)."""
+
+    def build_inputs(self, data_dir, split="train", input_context=None, seed_offset=0):
+        x = np.load(os.path.join(data_dir, "x.npy"))
+        y = x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
+        rows = {"x": x, "y": y, "poison": np.zeros(len(x), np.float32)}
+        return (tf.data.Dataset.from_tensor_slices(rows).shuffle(64, seed=seed_offset).repeat()
+                .batch(self.config.train.batch_size, drop_remainder=True))
+
+
+def test_resume_continues_the_data_but_not_over_other_data(tmp_path):
+    """Resumed on its own data, a run continues the input where the checkpoint left it; resumed on other
+    data (another corpus in the same model_dir), nothing of the old data's shuffle buffer is fed."""
+    old, new = tmp_path / "old", tmp_path / "new"
+    for folder, offset in ((old, 0.0), (new, 1000.0)):
+        folder.mkdir()  # the first column tells the data apart: 0-255 in old, 1000-1255 in new
+        x = np.random.default_rng(1).standard_normal((256, 4)).astype(np.float32) * 0.01
+        x[:, 0] = offset + np.arange(256)
+        np.save(folder / "x.npy", x)
+    task = FileTask(ToyConfig(TrainConfig(batch_size=16, train_steps=10, learning_rate=1e-6, checkpoint_every=10,
+                                          summary_every=10, eval_every=1000)))
+    model_dir = str(tmp_path / "run")
+    first = Trainer(task, model_dir)
+    first.train(str(old))
+    following = next(first.iterator)["x"].numpy()[:, 0]  # the batch step 11 would have read
+
+    resumed = Trainer(task, model_dir)
+    resumed.train(str(old))  # at train_steps already: restores and stops
+    np.testing.assert_array_equal(next(resumed.iterator)["x"].numpy()[:, 0], following)
+
+    moved = Trainer(task, model_dir)
+    assert moved.train(str(new)).step == 10
+    seen = np.concatenate([next(moved.iterator)["x"].numpy()[:, 0] for _ in range(4)])  # the buffer's 64 rows
+    assert np.all(seen >= 1000), seen  # with the old position restored, old rows (< 256) came first
+    longer = FileTask(ToyConfig(dataclasses.replace(task.config.train, train_steps=20)))
+    assert Trainer(longer, model_dir).train(str(new)).step == 20  # the new data's record kept from now on
+    with open(os.path.join(model_dir, "input.json")) as f:
+        assert json.load(f)["data_dir"] == str(new)
 
 
 def test_a_time_budget_stops_at_a_summary_boundary_with_a_checkpoint_and_the_next_run_continues(tmp_path):

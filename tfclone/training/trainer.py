@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ import tensorflow as tf
 from absl import logging
 from tqdm import tqdm
 
-from tfclone.fileio import atomic_write_bytes
+from tfclone.fileio import atomic_write_bytes, atomic_write_text
 from tfclone.layers.tracking import untracked_variables
 from tfclone.tasks.base import Task
 from tfclone.training import optimization
@@ -34,6 +35,22 @@ from tfclone.training.strategy import is_chief
 
 GROWTH_STEPS = 2000  # good steps before the dynamic loss scale doubles
 INITIAL_LOSS_SCALE = 2.0 ** 15
+
+
+INPUT_RECORD = "input.json"  # model_dir/input.json: which data the checkpointed input position belongs to
+
+
+def _input_identity(data_dir: str) -> Dict:
+    """The data directory and every file in it with its size: cheap (no file is read) and changed by a
+    rebuild or another corpus. Renaming or moving the directory counts as other data (its path is kept)."""
+    root = os.path.abspath(data_dir) if data_dir else ""
+    files = []
+    if root and os.path.isdir(root):
+        for folder, _, names in sorted(os.walk(root)):
+            for name in sorted(names):
+                path = os.path.join(folder, name)
+                files.append(f"{os.path.relpath(path, root)}:{os.path.getsize(path)}")
+    return {"data_dir": root, "files": hashlib.sha256("\n".join(files).encode()).hexdigest()}
 
 
 class TrainingError(RuntimeError):
@@ -158,7 +175,8 @@ class Trainer:
         if self.ema_model is not None:
             trackables["ema_model"] = self.ema_model
         with_iterator = False
-        if train.checkpoint_input and self.task.input_checkpointable:
+        same_input = self._same_input(data_dir)
+        if train.checkpoint_input and self.task.input_checkpointable and same_input:
             # The iterator must be in the checkpoint before it is restored. Iterators over several local
             # devices (MirroredStrategy) are not checkpointable; those runs reseed by the step instead.
             self.iterator = iter(self._distributed_inputs(data_dir, 0))
@@ -186,7 +204,41 @@ class Trainer:
                 average.assign(variable)
         if not with_iterator:  # reseeded by the step it resumes at
             self.iterator = iter(self._distributed_inputs(data_dir, int(self.step.numpy())))
+            if (not same_input and train.checkpoint_input and self.task.input_checkpointable
+                    and isinstance(self.iterator, tf.__internal__.tracking.Trackable)):
+                # the new data's position is checkpointed from now on
+                self.checkpoint = tf.train.Checkpoint(**trackables, iterator=self.iterator)
+                self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
+                                                          max_to_keep=train.max_checkpoints)
+        self._input = _input_identity(data_dir)
         self._train_loop = self._make_train_loop()
+
+    def _save(self, step: int, manager: Optional[tf.train.CheckpointManager] = None) -> None:
+        """A checkpoint, then the record of the data its input position belongs to (a crash between the two
+        leaves the record of the older data: the next resume reseeds rather than restore a stale position)."""
+        (manager or self.manager).save(checkpoint_number=step)
+        if self.chief:
+            atomic_write_text(os.path.join(self.model_dir, INPUT_RECORD), json.dumps(self._input, indent=1) + "\n")
+
+    def _same_input(self, data_dir: str) -> bool:
+        """Whether a checkpoint to resume from was written reading this data. A checkpointed input position
+        belongs to the data it was read from: restored over other shards, its buffers (a shuffle buffer of
+        the old examples, whose indices then meet the new embedding table) would feed the old data for
+        hundreds of steps. A run from before the record existed cannot tell, so it reseeds too."""
+        if tf.train.latest_checkpoint(self.model_dir) is None:  # the chief's: every worker decides alike
+            return True
+        path = os.path.join(self.model_dir, INPUT_RECORD)
+        try:
+            with open(path, encoding="utf-8") as f:
+                recorded = json.load(f)
+        except (OSError, ValueError):
+            recorded = None
+        same = recorded == _input_identity(data_dir)
+        if not same:
+            logging.warning("%s: the checkpoint was written reading %s, now %s: its input position is not "
+                            "restored; the data is reshuffled by the step", self.model_dir,
+                            (recorded or {}).get("data_dir", "unrecorded data"), os.path.abspath(data_dir))
+        return same
 
     def _distributed_inputs(self, data_dir: str, seed_offset: int):
         return self.strategy.distribute_datasets_from_function(
@@ -336,7 +388,7 @@ class Trainer:
                     out_of_time = max_seconds is not None and time.perf_counter() - began_training >= max_seconds
                     last = step >= train.train_steps or out_of_time
                     if step % train.checkpoint_every == 0 or last:
-                        self.manager.save(checkpoint_number=step)
+                        self._save(step)
                     # Pictures, audio and evaluation are heavier (free-running inference): every eval_every.
                     if self.chief and (step % train.eval_every == 0 or last):
                         summary_batch = summary_batch if summary_batch is not None else self.task.summary_batch(data_dir)
@@ -345,7 +397,7 @@ class Trainer:
                             self._evaluate(writer, step, eval_data_dir)
             if self._stop_signal is not None and self.manager.latest_checkpoint != os.path.join(
                     self._checkpoint_dir(), f"ckpt-{step}"):
-                self.manager.save(checkpoint_number=step)
+                self._save(step)
                 logging.warning("preempted at step %d: checkpoint written to %s", step, self.model_dir)
         finally:
             signal.signal(signal.SIGTERM, previous)
@@ -378,10 +430,11 @@ class Trainer:
         """Checkpoints the last completed step (the input iterator too when it still can be saved)."""
         step = int(self.step.numpy())
         try:
-            self.manager.save(checkpoint_number=step)
+            self._save(step)
         except (tf.errors.OpError, ValueError):
-            tf.train.CheckpointManager(tf.train.Checkpoint(**self._trackables(iterator=False)), self._checkpoint_dir(),
-                                       max_to_keep=self.train_config.max_checkpoints).save(checkpoint_number=step)
+            self._save(step, tf.train.CheckpointManager(tf.train.Checkpoint(**self._trackables(iterator=False)),
+                                                        self._checkpoint_dir(),
+                                                        max_to_keep=self.train_config.max_checkpoints))
         return step
 
     def _trackables(self, iterator: bool = True) -> Dict:
