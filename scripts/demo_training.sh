@@ -16,7 +16,8 @@
 #   2. shards (held-out voices in the test split) and Resemblyzer embeddings
 #      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST; -s$SPEAKERS when not 60)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
-#   4. training: resumes WORK/runs/$RUN (default synth_r2), else starts from pretrained/demo/synthesizer.npz;
+#   4. training: resumes WORK/runs/$RUN (default synth_r2; resumed on a grown corpus it keeps its optimizer state
+#      and reads the new shards afresh), else starts from pretrained/demo/synthesizer.npz;
 #      a checkpoint holds one architecture, so a config change (r was 3 until 25,500 steps, in synth_natural3)
 #      takes a new RUN: a fresh RUN starts from the npz (--init_weights_partial fits what changed)
 # A run warm-started from the npz should pass a low learning rate (--params_override train.learning_rate=1e-4,...):
