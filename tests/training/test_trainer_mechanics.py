@@ -21,6 +21,9 @@ class ToyConfig(Config):
     poison_every: int = 0  # every k-th row gets a NaN target
 
 
+W_TRUE = np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
+
+
 class ToyTask(Task):
     """y = x @ W_true; a Dense layer learns W_true."""
     name = "toy"
@@ -32,7 +35,7 @@ class ToyTask(Task):
     def build_inputs(self, data_dir, split="train", input_context=None, seed_offset=0):
         rng = np.random.default_rng(0)
         x = rng.standard_normal((256, 4)).astype(np.float32)
-        y = x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
+        y = x @ W_TRUE
         poison = np.zeros(256, np.float32)
         if self.config.poison_every:
             poison[:: self.config.poison_every] = 1.0
@@ -87,7 +90,7 @@ class FileTask(ToyTask):
 
     def build_inputs(self, data_dir, split="train", input_context=None, seed_offset=0):
         x = np.load(os.path.join(data_dir, "x.npy"))
-        y = x @ np.array([[1.0], [-2.0], [0.5], [3.0]], np.float32)
+        y = x @ W_TRUE
         rows = {"x": x, "y": y, "poison": np.zeros(len(x), np.float32)}
         return (tf.data.Dataset.from_tensor_slices(rows).shuffle(64, seed=seed_offset).repeat()
                 .batch(self.config.train.batch_size, drop_remainder=True))

@@ -175,17 +175,17 @@ class Trainer:
         if self.ema_model is not None:
             trackables["ema_model"] = self.ema_model
         with_iterator = False
-        same_input = self._same_input(data_dir)
-        if train.checkpoint_input and self.task.input_checkpointable and same_input:
+        self._input = _input_identity(data_dir)
+        wants_iterator = train.checkpoint_input and self.task.input_checkpointable
+        same_input = self._same_input(self._input)
+        if wants_iterator and same_input:
             # The iterator must be in the checkpoint before it is restored. Iterators over several local
             # devices (MirroredStrategy) are not checkpointable; those runs reseed by the step instead.
             self.iterator = iter(self._distributed_inputs(data_dir, 0))
             with_iterator = isinstance(self.iterator, tf.__internal__.tracking.Trackable)
             if with_iterator:
                 trackables["iterator"] = self.iterator
-        self.checkpoint = tf.train.Checkpoint(**trackables)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
-                                                  max_to_keep=train.max_checkpoints)
+        self._use_checkpoint(trackables)
         self.restored_from = self.manager.restore_or_initialize()
         if self.restored_from is None and self.init_weights:
             from tfclone.training.weights import load_weights, load_weights_partial
@@ -204,14 +204,18 @@ class Trainer:
                 average.assign(variable)
         if not with_iterator:  # reseeded by the step it resumes at
             self.iterator = iter(self._distributed_inputs(data_dir, int(self.step.numpy())))
-            if (not same_input and train.checkpoint_input and self.task.input_checkpointable
-                    and isinstance(self.iterator, tf.__internal__.tracking.Trackable)):
+            if wants_iterator and not same_input and isinstance(self.iterator, tf.__internal__.tracking.Trackable):
                 # the new data's position is checkpointed from now on
-                self.checkpoint = tf.train.Checkpoint(**trackables, iterator=self.iterator)
-                self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
-                                                          max_to_keep=train.max_checkpoints)
-        self._input = _input_identity(data_dir)
+                self._use_checkpoint(dict(trackables, iterator=self.iterator))
         self._train_loop = self._make_train_loop()
+
+    def _manager(self, checkpoint: tf.train.Checkpoint) -> tf.train.CheckpointManager:
+        return tf.train.CheckpointManager(checkpoint, self._checkpoint_dir(),
+                                          max_to_keep=self.train_config.max_checkpoints)
+
+    def _use_checkpoint(self, trackables: Dict) -> None:
+        self.checkpoint = tf.train.Checkpoint(**trackables)
+        self.manager = self._manager(self.checkpoint)
 
     def _save(self, step: int, manager: Optional[tf.train.CheckpointManager] = None) -> None:
         """A checkpoint, then the record of the data its input position belongs to (a crash between the two
@@ -220,7 +224,7 @@ class Trainer:
         if self.chief:
             atomic_write_text(os.path.join(self.model_dir, INPUT_RECORD), json.dumps(self._input, indent=1) + "\n")
 
-    def _same_input(self, data_dir: str) -> bool:
+    def _same_input(self, identity: Dict) -> bool:
         """Whether a checkpoint to resume from was written reading this data. A checkpointed input position
         belongs to the data it was read from: restored over other shards, its buffers (a shuffle buffer of
         the old examples, whose indices then meet the new embedding table) would feed the old data for
@@ -233,11 +237,11 @@ class Trainer:
                 recorded = json.load(f)
         except (OSError, ValueError):
             recorded = None
-        same = recorded == _input_identity(data_dir)
+        same = recorded == identity
         if not same:
             logging.warning("%s: the checkpoint was written reading %s, now %s: its input position is not "
                             "restored; the data is reshuffled by the step", self.model_dir,
-                            (recorded or {}).get("data_dir", "unrecorded data"), os.path.abspath(data_dir))
+                            (recorded or {}).get("data_dir", "unrecorded data"), identity["data_dir"])
         return same
 
     def _distributed_inputs(self, data_dir: str, seed_offset: int):
@@ -432,9 +436,7 @@ class Trainer:
         try:
             self._save(step)
         except (tf.errors.OpError, ValueError):
-            self._save(step, tf.train.CheckpointManager(tf.train.Checkpoint(**self._trackables(iterator=False)),
-                                                        self._checkpoint_dir(),
-                                                        max_to_keep=self.train_config.max_checkpoints))
+            self._save(step, self._manager(tf.train.Checkpoint(**self._trackables(iterator=False))))
         return step
 
     def _trackables(self, iterator: bool = True) -> Dict:
@@ -465,9 +467,7 @@ class Trainer:
                         error.message.splitlines()[0])
         self._report_data(writer, data_dir, step)
         self.iterator = iter(self._distributed_inputs(data_dir, step))
-        self.checkpoint = tf.train.Checkpoint(**self._trackables())
-        self.manager = tf.train.CheckpointManager(self.checkpoint, self._checkpoint_dir(),
-                                                  max_to_keep=self.train_config.max_checkpoints)
+        self._use_checkpoint(self._trackables())
         self._train_loop = self._make_train_loop()
         return step
 
