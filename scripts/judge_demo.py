@@ -125,7 +125,8 @@ def judge(work: str, tag: str, run: Optional[str], weights: Optional[str], confi
         voices = heldout if report == "heldout" else os.path.join(REPO, "examples")
         _run([os.path.join(bin_dir, "tfclone-score"), "clone", "--models", models, "--voices", voices,
               "--sentences", os.path.join(REPO, "examples", "sentences.txt"), "--max_sentences", str(sentences),
-              "--clone_vocoder", "hifigan", "--resemblyzer", os.path.join(pretrained, os.path.basename(judges.RESEMBLYZER_WHEEL)),
+              "--clone_vocoder", "hifigan",
+              "--resemblyzer", os.path.join(pretrained, os.path.basename(judges.RESEMBLYZER_WHEEL)),
               "--campplus", os.path.join(pretrained, os.path.basename(judges.CAMPPLUS_WHEEL)),
               "--out", os.path.join(out, report)])
     return out
