@@ -178,3 +178,32 @@ def test_small_overfit_loss_falls_and_attention_aligns(tmp_path, tiny):
     scores = batch_alignment_scores(out["alignment"].numpy(), (mel_length + 2) // 3, lengths)
     assert scores["monotonic"] >= 0.9 and scores["diagonal"] >= 0.8, scores  # measured 1.0 and 0.96
     assert (tmp_path / "overfit" / "plots" / "alignment_teacher_forced.png").exists()
+
+
+def test_validation_loss_is_reproducible_and_the_mean_over_the_validation_split(local_shards):
+    """Fixed prenet dropout masks: two evaluations of one model agree exactly (fresh masks moved one
+    batch's loss by ~0.1 on the demo run), and the loss is the utterance-weighted mean over every
+    validation batch (train.eval_batches=0), not the first batch's."""
+    from tfclone.tasks.synthesizer import EVAL_DROPOUT_SEED
+
+    keras.utils.set_random_seed(0)
+    task = SynthesizerTask(experiment_config("synthesizer", ["configs/synthesizer/tiny.yaml"],
+                                             "train.batch_size=4,train.eval_batches=0,model.max_decoder_steps_per_token=2"))
+    model = task.build_model()
+    first = task.evaluate(model, str(local_shards))
+    assert task.evaluate(model, str(local_shards)) == first
+
+    seed = tf.constant(EVAL_DROPOUT_SEED)
+    config = experiment_config("synthesizer", ["configs/synthesizer/tiny.yaml"],
+                               "train.batch_size=4,data.deterministic=true")
+    batches = list(task.summary_dataset(config, str(local_shards), "validation"))
+    assert len(batches) >= 3
+    sizes = np.array([int(b["token_length"].shape[0]) for b in batches])
+    losses = np.array([float(task._validation_step(model, b)["loss"]) for b in batches])  # traced
+    eager = float(task.compute_loss(model, None, batches[-1], False, dropout_seed=seed)[1]["loss"])
+    np.testing.assert_allclose(losses[-1], eager, rtol=1e-5)
+    expected = np.sum(sizes * losses) / np.sum(sizes)
+    np.testing.assert_allclose(first["validation_loss"], expected, rtol=1e-5)
+    assert abs(losses[0] - expected) > 1e-3 * expected, (losses, expected)  # the first batch alone is not it
+    unseeded = [float(task.compute_loss(model, None, batches[0], False)[1]["loss"]) for _ in range(2)]
+    assert unseeded[0] != unseeded[1]  # what fixed masks fix

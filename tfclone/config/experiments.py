@@ -29,6 +29,7 @@ class TrainConfig(Config):
     max_checkpoints: int = 5
     summary_every: int = 100  # scalars and the log line
     eval_every: int = 5000  # pictures, audio and held-out metrics (and at the end of training)
+    eval_batches: int = 16  # synthesizer: validation batches its held-out loss averages over (0: all of them)
     mixed_precision: bool = False  # mixed_float16 with a LossScaleOptimizer
     nonfinite_loss: Literal["skip", "stop"] = "skip"  # a NaN/Inf step never reaches a checkpoint
     checkpoint_input: bool = True  # checkpoint the input iterator too, so a resumed run continues the data
@@ -41,6 +42,8 @@ class TrainConfig(Config):
             self._fail(prefix, "warmup_steps", "must be >= 0")
         if not 0.0 < self.decay_rate <= 1.0:
             self._fail(prefix, "decay_rate", "must be in (0, 1]")
+        if self.eval_batches < 0:
+            self._fail(prefix, "eval_batches", "must be >= 0 (0: the whole validation split)")
         if self.clip_norm < 0:
             self._fail(prefix, "clip_norm", "must be >= 0 (0 disables clipping)")
         if not 0 <= self.min_learning_rate <= self.learning_rate:

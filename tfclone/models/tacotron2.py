@@ -190,9 +190,10 @@ class Tacotron2(keras.Model):
         return mel + tf.cast(x, mel.dtype)
 
     # ------------------------------------------------------------------------------------------- API
-    def call(self, inputs: Dict[str, tf.Tensor], training=False):
+    def call(self, inputs: Dict[str, tf.Tensor], training=False, dropout_seed: Optional[tf.Tensor] = None):
         """Teacher forcing. inputs: token_ids [B, T], token_length [B], speaker_embedding [B, D], mel [B, F, n_mels].
-        Returns mel_before/mel_after [B, F, n_mels], stop_logits [B, ceil(F / r)], alignment [B, ceil(F / r), T]."""
+        Returns mel_before/mel_after [B, F, n_mels], stop_logits [B, ceil(F / r)], alignment [B, ceil(F / r), T].
+        A dropout_seed (int32 scalar) makes the prenet's dropout masks reproducible (a comparable validation loss)."""
         memory, mask = self.encode(inputs["token_ids"], inputs["token_length"], inputs["speaker_embedding"], training)
         mel = tf.cast(inputs["mel"], tf.float32)
         frames = tf.shape(mel)[1]
@@ -200,7 +201,8 @@ class Tacotron2(keras.Model):
         padded = tf.pad(mel, [[0, 0], [0, steps * self.r - frames], [0, 0]], constant_values=self.pad_value)
         # Step i+1 is fed the last frame of group i; step 0 gets the <GO> (zero) frame.
         teacher = tf.concat([tf.zeros_like(padded[:, :1]), padded[:, self.r - 1::self.r][:, :-1]], axis=1)
-        mel_before, stops, alignment, _ = self._decode(memory, mask, steps, teacher, training, always_dropout=True)
+        mel_before, stops, alignment, _ = self._decode(memory, mask, steps, teacher, training, dropout_seed,
+                                                       always_dropout=True)
         mel_before = mel_before[:, :frames]
         return {"mel_before": mel_before, "mel_after": self.apply_postnet(mel_before, training)[:, :frames],
                 "stop_logits": stops, "alignment": alignment}

@@ -2,11 +2,13 @@
 decaying guided-attention term, alignment and mel pictures, Griffin-Lim audio, alignment-quality scalars."""
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import Dict
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from tfclone import plots
 from tfclone.audio import features
@@ -16,6 +18,9 @@ from tfclone.losses.tacotron import tacotron_loss
 from tfclone.models.tacotron2 import build_tacotron2
 from tfclone.tasks.base import Task
 from tfclone.text.symbols import SymbolTable
+
+
+EVAL_DROPOUT_SEED = 20240  # the prenet's dropout stays on at evaluation (Tacotron 2 §2.2); fixed masks
 
 
 class SynthesizerTask(Task):
@@ -42,8 +47,8 @@ class SynthesizerTask(Task):
             weight *= tf.pow(0.5, tf.cast(step, tf.float32) / model.guided_attention_decay_steps)
         return weight
 
-    def compute_loss(self, model, loss_layer, batch, training=True, step=None):
-        outputs = model(batch, training=training)
+    def compute_loss(self, model, loss_layer, batch, training=True, step=None, dropout_seed=None):
+        outputs = model(batch, training=training, dropout_seed=dropout_seed)
         m = self.config.model
         parts = tacotron_loss(outputs, batch, m.reduction_factor, m.stop_positive_weight,
                               m.guided_attention_sigma, self.guided_weight(step))
@@ -55,7 +60,7 @@ class SynthesizerTask(Task):
 
     def _infer(self, model, batch):
         return model.infer(batch["token_ids"], batch["token_length"], batch["speaker_embedding"],
-                           prenet_dropout=True)
+                           prenet_dropout=True, dropout_seed=tf.constant(EVAL_DROPOUT_SEED))
 
     def summarize(self, model, loss_layer, batch) -> Dict:
         teacher = model(batch, training=False)
@@ -80,12 +85,46 @@ class SynthesizerTask(Task):
             out["griffin_lim_inference"] = (audio, self.config.audio.sample_rate)
         return out
 
+    def _validation_step(self, model, batch) -> Dict[str, tf.Tensor]:
+        """The teacher-forced loss terms under the evaluation's dropout masks, traced once per model with
+        free batch and length dimensions (eager, the decode loop took 20x longer)."""
+        if getattr(self, "_validation_model", None) is not model:
+            spec = {k: tf.TensorSpec([None] * len(v.shape), v.dtype) for k, v in batch.items()}
+            seed = tf.constant(EVAL_DROPOUT_SEED)
+            self._validation_model = model
+            self._validation_fn = tf.function(
+                lambda b: self.compute_loss(model, None, b, training=False, dropout_seed=seed)[1],
+                input_signature=[spec])
+        return self._validation_fn(batch)
+
+    def validation_losses(self, model, data_dir: str) -> Dict[str, float]:
+        """Teacher-forced loss terms, utterance-weighted means over the first `train.eval_batches` validation
+        batches (all if 0), in a fixed order with fixed prenet dropout masks: one evaluation compares with the
+        next, where one batch under fresh dropout masks moved by +-0.1 between evaluations. Empty if the
+        validation split has no batch."""
+        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
+        sums, count = {}, 0
+        try:
+            batches = self.summary_dataset(config, data_dir, "validation")
+            for batch in batches.take(config.train.eval_batches) if config.train.eval_batches else batches:
+                n = int(tf.shape(batch["token_length"])[0])
+                for k, v in self._validation_step(model, batch).items():
+                    sums[k] = sums.get(k, 0.0) + n * float(v)
+                count += n
+        except pipeline.DataError as e:
+            logging.info("no validation batches: %s", e)
+            return {}
+        return {k: v / count for k, v in sums.items()} if count else {}
+
     def evaluate(self, model, data_dir: str) -> Dict[str, float]:
-        """Free-running alignment quality and teacher-forced loss on one validation batch."""
+        """The teacher-forced validation loss (validation_losses; the summary batch's if the split has none)
+        and free-running alignment quality on the summary batch, all under fixed dropout masks."""
         batch = self.summary_batch(data_dir)
         if batch is None:
             raise ValueError(f"{data_dir}: no validation batch to evaluate on")
-        _, losses = self.compute_loss(model, None, batch, training=False)
+        losses = self.validation_losses(model, data_dir)
+        if not losses:
+            losses = self._validation_step(model, batch)
         free = self._infer(model, batch)
         r = self.config.model.reduction_factor
         scores = batch_alignment_scores(free["alignment"].numpy(), (free["mel_length"].numpy() + r - 1) // r,
