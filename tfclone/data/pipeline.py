@@ -239,7 +239,8 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
                         input_context: Optional[tf.distribute.InputContext] = None,
                         repeat: bool = True, seed_offset: int = 0) -> tf.data.Dataset:
     """Batches of (ids, log-mel targets, stop targets, speaker embedding), bucketed by token length.
-    `seed_offset` reseeds the shuffles (a resumed run whose iterator could not be checkpointed)."""
+    `seed_offset` reseeds the shuffles (a resumed run whose iterator could not be checkpointed).
+    repeat=False: one pass over the split in file order, unshuffled, the last batch of each bucket kept."""
     audio, data = config.audio, config.data
     _check_rate(data_dir, audio)
     batch = _per_replica(config.train.batch_size, input_context)
@@ -249,7 +250,8 @@ def synthesizer_dataset(config: SynthesizerConfig, data_dir: str, split: str = "
     if input_context is not None:
         files = files.shard(input_context.num_input_pipelines, input_context.input_pipeline_id)
     seed = _seed(config) + seed_offset
-    ds = files.shuffle(1024, seed=seed)
+    # One pass (evaluation) reads the files in order: a seeded shuffle still follows the process's global seed
+    ds = files.shuffle(1024, seed=seed) if repeat else files
     ds = ds.interleave(_read_shard, cycle_length=4, num_parallel_calls=AUTOTUNE,
                        deterministic=bool(data.deterministic))
     ds = ds.map(records.parse_example, num_parallel_calls=AUTOTUNE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 import tensorflow as tf
@@ -97,32 +97,48 @@ class SynthesizerTask(Task):
                 input_signature=[spec])
         return self._validation_fn(batch)
 
-    def validation_losses(self, model, data_dir: str) -> Dict[str, float]:
-        """Teacher-forced loss terms, utterance-weighted means over the first `train.eval_batches` validation
-        batches (all if 0), in a fixed order with fixed prenet dropout masks: one evaluation compares with the
-        next, where one batch under fresh dropout masks moved by +-0.1 between evaluations. Empty if the
-        validation split has no batch."""
+    def split_losses(self, model, data_dir: str, split: str = "validation",
+                     max_batches: Optional[int] = None) -> Dict[str, float]:
+        """Teacher-forced loss terms, utterance-weighted means over a split's first `max_batches` batches
+        (default `train.eval_batches`; 0: all), in a fixed order with fixed prenet dropout masks: one evaluation
+        compares with the next, where one batch under fresh dropout masks moved by +-0.1 between evaluations.
+        Empty if the split has no batch."""
         config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
+        max_batches = config.train.eval_batches if max_batches is None else max_batches
         sums, count = {}, 0
         try:
-            batches = self.summary_dataset(config, data_dir, "validation")
-            for batch in batches.take(config.train.eval_batches) if config.train.eval_batches else batches:
+            batches = self.summary_dataset(config, data_dir, split)
+            for batch in batches.take(max_batches) if max_batches else batches:
                 n = int(tf.shape(batch["token_length"])[0])
                 for k, v in self._validation_step(model, batch).items():
                     sums[k] = sums.get(k, 0.0) + n * float(v)
                 count += n
         except pipeline.DataError as e:
-            logging.info("no validation batches: %s", e)
+            logging.info("no %s batches: %s", split, e)
             return {}
         return {k: v / count for k, v in sums.items()} if count else {}
 
-    def evaluate(self, model, data_dir: str) -> Dict[str, float]:
-        """The teacher-forced validation loss (validation_losses; the summary batch's if the split has none)
-        and free-running alignment quality on the summary batch, all under fixed dropout masks."""
-        batch = self.summary_batch(data_dir)
-        if batch is None:
-            raise ValueError(f"{data_dir}: no validation batch to evaluate on")
-        losses = self.validation_losses(model, data_dir)
+    def first_batch(self, data_dir: str, split: str):
+        """The split's first batch in the fixed order; ValueError naming the split if it has none."""
+        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
+        try:
+            return next(iter(self.summary_dataset(config, data_dir, split)))
+        except (pipeline.DataError, StopIteration) as e:
+            raise ValueError(f"{data_dir}: no {split} batch to evaluate on ({e or 'the split is empty'})") from None
+
+    def evaluate(self, model, data_dir: str, split: Optional[str] = None,
+                 max_batches: Optional[int] = None) -> Dict[str, float]:
+        """The teacher-forced loss over the split (split_losses) and free-running alignment quality on its first
+        batch, all under fixed dropout masks. Default split: validation (training's evaluation: the first train
+        batch's loss and alignment if the validation split has no batch). Keys are `validation_*` whatever the
+        split, for one TensorBoard curve."""
+        if split is None:
+            batch = self.summary_batch(data_dir)
+            if batch is None:
+                raise ValueError(f"{data_dir}: no validation batch to evaluate on")
+        else:
+            batch = self.first_batch(data_dir, split)
+        losses = self.split_losses(model, data_dir, split or "validation", max_batches)
         if not losses:
             losses = self._validation_step(model, batch)
         free = self._infer(model, batch)
