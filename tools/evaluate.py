@@ -100,7 +100,9 @@ def _synthesizer(config, out_dir):
             atomic_write_bytes(paths[name], view)
         else:
             save_audio(paths[name], np.asarray(view[0]), view[1])
-    return {"weights": source, "split": split, **metrics}, paths
+    # the task names its terms validation_* (training's TensorBoard curve); here the split is named beside them
+    return {"weights": source, "split": split,
+            **{k.removeprefix("validation_"): v for k, v in metrics.items()}}, paths
 
 
 def main(argv):

@@ -34,7 +34,7 @@ def test_evaluate_tool_scores_a_synthesizer_weights_file(local_shards, model_dir
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["split"] == "test" and metrics["weights"] == str(weights)
     for name in ("loss", "mel_loss", "postnet_mel_loss", "stop_loss"):  # same weights, same batches
-        np.testing.assert_allclose(metrics[f"validation_{name}"], expected[name], rtol=1e-5)
+        np.testing.assert_allclose(metrics[name], expected[name], rtol=1e-5)
     assert 0.0 <= metrics["alignment_focus"] <= 1.0 and metrics["stop_length_error"] >= 0.0
     for png in ("alignment_teacher_forced", "alignment_inference", "mel_target", "mel_inference"):
         assert (out / f"{png}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

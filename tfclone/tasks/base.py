@@ -53,14 +53,17 @@ class Task:
         draws its pictures from; None: no pictures."""
         return None
 
+    def fixed_order_config(self):
+        """The config with deterministic input (fixed order and crops): what summaries and evaluations read."""
+        return dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
+
     def summary_batch(self, data_dir: str):
         """A fixed local batch: the first of the validation split, else of train; None if neither has one."""
         if type(self).summary_dataset is Task.summary_dataset:
             return None
-        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
         for split in ("validation", "train"):
             try:
-                return next(iter(self.summary_dataset(config, data_dir, split)))
+                return next(iter(self.summary_dataset(self.fixed_order_config(), data_dir, split)))
             except (DataError, StopIteration) as e:  # a small validation split may not fill a batch
                 logging.info("no %s summary batch: %s", split, e)
         return None

@@ -2,7 +2,6 @@
 decaying guided-attention term, alignment and mel pictures, Griffin-Lim audio, alignment-quality scalars."""
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import Dict, Optional
 
@@ -103,11 +102,10 @@ class SynthesizerTask(Task):
         (default `train.eval_batches`; 0: all), in a fixed order with fixed prenet dropout masks: one evaluation
         compares with the next, where one batch under fresh dropout masks moved by +-0.1 between evaluations.
         Empty if the split has no batch."""
-        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
-        max_batches = config.train.eval_batches if max_batches is None else max_batches
+        max_batches = self.config.train.eval_batches if max_batches is None else max_batches
         sums, count = {}, 0
         try:
-            batches = self.summary_dataset(config, data_dir, split)
+            batches = self.summary_dataset(self.fixed_order_config(), data_dir, split)
             for batch in batches.take(max_batches) if max_batches else batches:
                 n = int(tf.shape(batch["token_length"])[0])
                 for k, v in self._validation_step(model, batch).items():
@@ -120,9 +118,8 @@ class SynthesizerTask(Task):
 
     def first_batch(self, data_dir: str, split: str):
         """The split's first batch in the fixed order; ValueError naming the split if it has none."""
-        config = dataclasses.replace(self.config, data=dataclasses.replace(self.config.data, deterministic=True))
         try:
-            return next(iter(self.summary_dataset(config, data_dir, split)))
+            return next(iter(self.summary_dataset(self.fixed_order_config(), data_dir, split)))
         except (pipeline.DataError, StopIteration) as e:
             raise ValueError(f"{data_dir}: no {split} batch to evaluate on ({e or 'the split is empty'})") from None
 
