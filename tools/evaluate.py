@@ -40,8 +40,8 @@ def _config():
         raise app.UsageError("--model_dir, or --weights with --config and --out_dir")
     path = FLAGS.config or os.path.join(FLAGS.model_dir, "config.yaml")
     if not os.path.isfile(path):
-        raise app.UsageError(f"{FLAGS.config or FLAGS.model_dir}: no config.yaml; not a tfclone model_dir"
-                             if not FLAGS.config else f"--config {path}: no such file")
+        raise app.UsageError(f"--config {path}: no such file" if FLAGS.config
+                             else f"{FLAGS.model_dir}: no config.yaml; not a tfclone model_dir")
     try:
         return experiment_config(FLAGS.model, [path])
     except ConfigError as e:
