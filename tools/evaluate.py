@@ -77,10 +77,7 @@ def _speaker_encoder(config, out_dir):
 
 
 def _synthesizer(config, out_dir):
-    import numpy as np
-
-    from tfclone.audio.io import save as save_audio
-    from tfclone.fileio import atomic_write_bytes
+    from tfclone.tasks.base import write_views
     from tfclone.tasks.synthesizer import SynthesizerTask
 
     task = SynthesizerTask(config)
@@ -92,14 +89,7 @@ def _synthesizer(config, out_dir):
         metrics = task.evaluate(model, FLAGS.data_dir, split, FLAGS.max_batches)
     except ValueError as e:
         raise app.UsageError(str(e)) from None
-    paths = {}
-    os.makedirs(out_dir, exist_ok=True)
-    for name, view in task.summarize(model, None, batch).items():
-        paths[name] = os.path.join(out_dir, name + (".png" if isinstance(view, bytes) else ".wav"))
-        if isinstance(view, bytes):
-            atomic_write_bytes(paths[name], view)
-        else:
-            save_audio(paths[name], np.asarray(view[0]), view[1])
+    paths = write_views(task.summarize(model, None, batch), out_dir)
     # the task names its terms validation_* (training's TensorBoard curve); here the split is named beside them
     return {"weights": source, "split": split,
             **{k.removeprefix("validation_"): v for k, v in metrics.items()}}, paths

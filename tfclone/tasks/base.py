@@ -75,3 +75,23 @@ class Task:
     def evaluate(self, model, data_dir: str) -> Dict[str, float]:
         """Host side, chief only: scalar metrics on held-out data."""
         return {}
+
+
+def write_views(views: Dict, folder: str) -> Dict[str, str]:
+    """Task.summarize's views as files in `folder`: PNG bytes as <name>.png, (waveform, sample_rate) as
+    <name>.wav, each written whole or not at all; returns {name: path}."""
+    import os
+
+    import numpy as np
+
+    from tfclone.audio.io import save as save_audio
+    from tfclone.fileio import atomic_write_bytes
+
+    paths = {}
+    for name, view in views.items():
+        paths[name] = os.path.join(folder, name + (".png" if isinstance(view, bytes) else ".wav"))
+        if isinstance(view, bytes):
+            atomic_write_bytes(paths[name], view)
+        else:
+            save_audio(paths[name], np.asarray(view[0]), view[1])
+    return paths

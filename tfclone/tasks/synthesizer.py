@@ -29,6 +29,7 @@ class SynthesizerTask(Task):
     def __init__(self, config, symbols: SymbolTable = None):
         super().__init__(config)
         self.symbols = symbols or SymbolTable()
+        self._validation_model, self._validation_fn = None, None  # _validation_step's traced loss, per model
 
     def build_model(self):
         return build_tacotron2(len(self.symbols), self.config.audio, self.config.model)
@@ -87,7 +88,7 @@ class SynthesizerTask(Task):
     def _validation_step(self, model, batch) -> Dict[str, tf.Tensor]:
         """The teacher-forced loss terms under the evaluation's dropout masks, traced once per model with
         free batch and length dimensions (eager, the decode loop took 20x longer)."""
-        if getattr(self, "_validation_model", None) is not model:
+        if self._validation_model is not model:
             spec = {k: tf.TensorSpec([None] * len(v.shape), v.dtype) for k, v in batch.items()}
             seed = tf.constant(EVAL_DROPOUT_SEED)
             self._validation_model = model

@@ -27,9 +27,9 @@ import tensorflow as tf
 from absl import logging
 from tqdm import tqdm
 
-from tfclone.fileio import atomic_write_bytes, atomic_write_text
+from tfclone.fileio import atomic_write_text
 from tfclone.layers.tracking import untracked_variables
-from tfclone.tasks.base import Task
+from tfclone.tasks.base import Task, write_views
 from tfclone.training import optimization
 from tfclone.training.strategy import is_chief
 
@@ -476,18 +476,14 @@ class Trainer:
         if batch is None:
             return
         views = self.task.summarize(self.model, self.loss_layer, batch)
-        plots_dir = os.path.join(self.model_dir, "plots")
         with writer.as_default(step=step):
             for name, view in views.items():
                 if isinstance(view, bytes):
                     tf.summary.image(name, tf.image.decode_png(view)[None], step=step)
-                    atomic_write_bytes(os.path.join(plots_dir, f"{name}.png"), view)
                 else:  # (waveform, sample_rate)
                     audio, rate = view
                     tf.summary.audio(name, np.asarray(audio, np.float32)[None, :, None], rate, step=step)
-                    from tfclone.audio.io import save as save_audio
-
-                    save_audio(os.path.join(plots_dir, f"{name}.wav"), audio, rate)
+        write_views(views, os.path.join(self.model_dir, "plots"))
 
     def _evaluate(self, writer, step: int, data_dir: str) -> None:
         try:
