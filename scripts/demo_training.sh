@@ -13,6 +13,10 @@
 #      speak only their first sentence (HELDOUT_UTTERANCES, default 1: their reference clip), a third less rendering
 #      FIRST=40 speaks only sentences 40.. of each voice's draw: the ones the shipped synthesizer, trained on
 #      the first 40, never heard (a session whose work folder is new can train on fresh sentences sooner)
+#      EXTEND=N (with EXTEND_POOL, default wordnet: WordNet's ~23,000 usage examples) gives every voice N more
+#      sentences from that pool, in their own folder ($CORPUS-$EXTEND_POOL-from$UTTERANCES, Kokoro voices only,
+#      indices $UTTERANCES..), preprocessed together with the corpus: a pool the corpus has mostly drawn
+#      (the broad pool's ~5,500 at x120) still gives new sentences, and the corpus itself is kept as it is
 #   2. shards (held-out voices in the test split) and Resemblyzer embeddings
 #      (WORK/shards/natural-x$UTTERANCES, or natural-x$UTTERANCES-from$FIRST; -s$SPEAKERS when not 60)
 #   3. the held-out voices' reference clips for tfclone-score clone --voices            (WORK/eval/heldout)
@@ -50,6 +54,8 @@ UTTERANCES=${UTTERANCES:-80}
 FIRST=${FIRST:-0}
 POOL=${POOL:-prompts}
 HELDOUT_UTTERANCES=${HELDOUT_UTTERANCES:-1}
+EXTEND=${EXTEND:-0}
+EXTEND_POOL=${EXTEND_POOL:-wordnet}
 SHARDS="$W/shards/natural-x$UTTERANCES"
 CORPUS="$W/corpus/kokoro"
 if [ "$POOL" != prompts ]; then
@@ -69,8 +75,21 @@ if [ ! -f "$DONE" ] && [ "$(find "$CORPUS" -name "kokoro-*_$last.wav" 2>/dev/nul
     --heldout_utterances "$HELDOUT_UTTERANCES"
   touch "$DONE"
 fi
+CORPORA="$CORPUS"
+if [ "$EXTEND" != 0 ]; then
+  EXT="$CORPUS-$EXTEND_POOL-from$UTTERANCES"
+  EXT_DONE="$EXT/.complete-s$SPEAKERS-x$((UTTERANCES + EXTEND))"
+  if [ ! -f "$EXT_DONE" ]; then
+    "$PY" -m tools.make_corpus --source kokoro --out_dir "$EXT" --speakers $SPEAKERS \
+      --utterances $((UTTERANCES + EXTEND)) --first_utterance "$UTTERANCES" --sample_rate 22050 \
+      --pretrained_dir "$P" --sentence_pool "$EXTEND_POOL" --heldout_utterances 1
+    touch "$EXT_DONE"
+  fi
+  CORPORA="$CORPUS,$EXT"
+  SHARDS="$SHARDS-plus-$EXTEND_POOL$EXTEND"
+fi
 if [ ! -f "$SHARDS/embeddings/train.npy" ]; then
-  "$PY" -m tools.preprocess --corpus local --corpus_dir "$CORPUS" --out_dir "$SHARDS" \
+  "$PY" -m tools.preprocess --corpus local --corpus_dir "$CORPORA" --out_dir "$SHARDS" \
     --sample_rate 22050
   if [ ! -f "$W/exported/speaker_encoder/1/saved_model.pb" ]; then
     "$PY" -m tools.import_resemblyzer --weights "$P/Resemblyzer-0.1.4-py3-none-any.whl" --model_dir "$W/runs/resemblyzer_vad"

@@ -26,7 +26,7 @@ done
 
 DEBIAN_PACKAGES=(
   libsndfile1 sox espeak-ng flite festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
-  asterisk-core-sounds-en asterisk-core-sounds-en-g722 fortunes
+  asterisk-core-sounds-en asterisk-core-sounds-en-g722 fortunes wordnet-base
 )
 [ "$BROWSER" -eq 1 ] && DEBIAN_PACKAGES+=(chromium)
 missing=()

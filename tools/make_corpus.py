@@ -23,10 +23,13 @@ flags.DEFINE_integer("first_utterance", 0, "Speak each voice's drawn sentences f
                      "--first_utterance 40 makes the 40 sentences a voice that a 40-sentence corpus never had.")
 flags.DEFINE_integer("sample_rate", None, "Output sample rate (default: 22050 when kokoro is among the "
                      "sources, else 16000). Resampled with soxr.")
-flags.DEFINE_enum("sentence_pool", "prompts", ["prompts", "broad"], "The sentences voices draw from: prompts "
-                  "(the Asterisk prompts + templated sentences: ~20 sentence shapes, a few hundred words) or broad "
-                  "(those + ~5,500 single sentences of prose from Debian's fortunes: ~8,000 words). A corpus keeps "
-                  "the pool it was begun with: its voices' draws depend on it.")
+flags.DEFINE_enum("sentence_pool", "prompts", ["prompts", "broad", "wordnet"], "The sentences voices draw from: "
+                  "prompts (the Asterisk prompts + templated sentences: ~20 sentence shapes, a few hundred words), "
+                  "broad (those + ~5,500 single sentences of prose from Debian's fortunes: ~8,000 words) or wordnet "
+                  "(only WordNet's ~23,000 usage examples: ~19,000 words). A corpus keeps the pool it was begun "
+                  "with: its voices' draws depend on it. To give a corpus sentences of another pool, make a new "
+                  "folder with that pool and --first_utterance past the first corpus's count, and preprocess the "
+                  "two folders together (tfclone-preprocess --corpus_dir A,B).")
 flags.DEFINE_integer("seed", 0, "Seed for the sentence choice and the Kokoro blends.")
 flags.DEFINE_integer("workers", None, "Worker processes (default: all cores).")
 flags.DEFINE_string("pretrained_dir", "pretrained", "Where set-up put the Kokoro pieces and Resemblyzer wheel.")

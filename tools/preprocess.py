@@ -9,7 +9,8 @@ from tfclone.data.corpora import READERS
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("corpus", None, sorted(READERS), "Corpus layout of --corpus_dir.")
-flags.DEFINE_string("corpus_dir", None, "The corpus folder.")
+flags.DEFINE_string("corpus_dir", None, "The corpus folder; several of one layout, comma-separated, are read as "
+                    "one corpus (a tfclone-make-corpus corpus and its extension made with --first_utterance).")
 flags.DEFINE_string("out_dir", None, "Where the shards go (re-running skips finished shards and rewrites "
                     "the ones --verify found damaged).")
 flags.DEFINE_string("verify", None, "Instead of preprocessing: check every shard of this preprocessed folder "

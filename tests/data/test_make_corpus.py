@@ -35,6 +35,36 @@ def test_sentences_are_varied_and_speakable():
         sentence_pool(seed=0, pool="wide")
 
 
+def test_wordnet_sentences_are_many_plain_and_apart_from_the_judged_ones(repo_root):
+    from tfclone.text.g2p import _cmudict
+
+    sentences = sentence_pool(seed=0, pool="wordnet")
+    words = {w.strip(",.?!-'").lower() for s in sentences for w in s.split()}
+    # ~4x the broad pool's sentences over ~2.4x its words (23,056 over 19,250 with wordnet-base 3.0)
+    assert len(sentences) > 20000 and len(words) > 15000 and len(set(sentences)) == len(sentences)
+    assert words <= set(_cmudict()) | {""}
+    assert all(5 <= len(s.split()) <= 18 and s[0].isupper() and s[-1] in ".?!" for s in sentences)
+    judged = (repo_root / "examples" / "sentences.txt").read_text().splitlines()
+    broad = set(sentence_pool(seed=0, pool="broad"))
+    assert not [s for s in judged if s in broad or s in set(sentences)]  # tfclone-score clone's sentences stay unseen
+    assert len(broad & set(sentences)) < 100  # an extension in the wordnet pool brings new sentences
+
+
+def test_wordnet_sentences_filter(tmp_path):
+    from tfclone.data.sentences import wordnet_sentences
+
+    (tmp_path / "data.noun").write_text(
+        '  1 This software and database is provided "as is" under the licence below.\n'
+        '00001740 03 n 01 church 0 000 | a building for worship; "the church was empty"; "a quiet church"\n'
+        '00001741 03 n 01 shot 0 000 | a firing; "A shot rang out across the valley!"; "he said: go away now"\n'
+        '00001742 03 n 01 x 0 000 | a gloss with no example at all\n'
+        '00001743 03 n 01 y 0 000 | "the zzyzxq word is not in it"; "one -- two three four five"\n')
+    assert wordnet_sentences(str(tmp_path), ["data.noun"], min_words=4) == [
+        "A shot rang out across the valley!", "The church was empty."]
+    with pytest.raises(FileNotFoundError, match="install Debian's wordnet-base"):
+        wordnet_sentences(str(tmp_path), ["data.verb"])
+
+
 def test_fortune_sentences_are_plain_prose_in_the_lexicon():
     from tfclone.data.sentences import fortune_sentences
     from tfclone.text.g2p import _cmudict

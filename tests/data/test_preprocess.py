@@ -107,3 +107,41 @@ def test_tool_reports_bad_layout_and_exits_nonzero(tmp_path, repo_root):
     assert result.returncode != 0
     assert f"{tmp_path} does not look like LJSpeech: expected metadata.csv and wavs/" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def local_folder(root, speakers, indices, heldout=()):
+    """A tfclone-make-corpus style corpus: <voice>/<voice>_NNNN.wav + manifest.jsonl + speakers.json."""
+    rows = []
+    for s, name in enumerate(speakers):
+        (root / name).mkdir(parents=True, exist_ok=True)
+        for n in indices:
+            path = f"{name}/{name}_{n:04d}.wav"
+            sf.write(str(root / path), speech_like(0.8 + 0.05 * n, 22050, f0=100 + 30 * s, seed=100 * s + n), 22050)
+            rows.append({"path": path, "text": f"Voice {s} reads sentence {n}.", "speaker": name})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "speakers.json").write_text(json.dumps({n: {"heldout": n in heldout} for n in speakers}))
+    return root
+
+
+def test_several_corpus_folders_are_read_as_one_corpus(tmp_path):
+    voices = ["va", "vb", "vc", "vd"]
+    first = local_folder(tmp_path / "first", voices, range(0, 6), heldout=["vd"])
+    extension = local_folder(tmp_path / "ext", voices, range(6, 9), heldout=["vd"])
+    alone = preprocess(PreprocessOptions("local", str(first), validation_fraction=0.2), str(tmp_path / "a"),
+                       workers=1)
+    both = preprocess(PreprocessOptions("local", f"{first},{extension}", validation_fraction=0.2),
+                      str(tmp_path / "b"), workers=1)
+    assert (alone["utterances_written"], both["utterances_written"]) == (24, 36)
+    rows = {r["utterance_id"]: r for r in manifest(tmp_path / "b")}
+    assert {r["speaker"] for r in rows.values() if r["split"] == "test"} == {"vd"}  # held out by both folders
+    assert sum(r["utterance_id"].endswith(("_0006", "_0007", "_0008")) for r in rows.values()) == 12
+    # the first folder's utterances keep their splits and speaker ids when the extension joins
+    assert {r["utterance_id"]: r["split"] for r in manifest(tmp_path / "a")} == \
+        {k: r["split"] for k, r in rows.items() if not k.endswith(("_0006", "_0007", "_0008"))}
+    ids = [{k: v["id"] for k, v in json.loads((tmp_path / d / "speakers.json").read_text()).items()} for d in "ab"]
+    assert ids[0] == ids[1] == {"va": 0, "vb": 1, "vc": 2, "vd": 3}
+    # an utterance in both folders is an error naming both, before anything is written
+    local_folder(tmp_path / "overlap", ["vb"], [5])
+    with pytest.raises(ValueError, match=f"{first} and {tmp_path / 'overlap'}: utterance id 'vb/vb_0005' appears"):
+        preprocess(PreprocessOptions("local", f"{first},{tmp_path / 'overlap'}"), str(tmp_path / "c"))
+    assert not (tmp_path / "c").exists()

@@ -34,6 +34,8 @@ from tfclone.text.symbols import SymbolTable
 @dataclasses.dataclass(frozen=True)
 class PreprocessOptions:
     corpus: str
+    # One folder, or several of the same layout separated by commas, read as one corpus (a corpus and its
+    # extension made with tfclone-make-corpus --first_utterance; utterance ids must not repeat across them)
     corpus_dir: str
     sample_rate: int = 16000
     trim_top_db: float = 40.0  # trim leading/trailing audio this far below the peak; 0 disables
@@ -47,7 +49,12 @@ class PreprocessOptions:
     validation_fraction: float = 0.05
     utterances_per_shard: int = 256
 
+    def corpus_dirs(self) -> List[str]:
+        return [d for d in self.corpus_dir.split(",") if d]
+
     def check(self) -> None:
+        if not self.corpus_dirs():
+            raise ValueError("corpus_dir: no folder given")
         if self.sample_rate <= 0:
             raise ValueError(f"sample_rate: must be > 0 (got {self.sample_rate})")
         if not 0 <= self.min_seconds < self.max_seconds:
@@ -173,14 +180,17 @@ def preprocess(options: PreprocessOptions, out_dir: str, workers: Optional[int] 
     from tfclone.data import records  # TensorFlow only in the main process
 
     options.check()
-    utterances = read_corpus(options.corpus, options.corpus_dir)
-    if not utterances:
-        raise ValueError(f"{options.corpus_dir}: the {options.corpus} corpus lists no utterances")
-    seen = set()
-    for u in utterances:
-        if u.utterance_id in seen:
-            raise ValueError(f"{options.corpus_dir}: utterance id {u.utterance_id!r} appears twice")
-        seen.add(u.utterance_id)
+    utterances, seen = [], {}
+    for folder in options.corpus_dirs():
+        read = read_corpus(options.corpus, folder)
+        if not read:
+            raise ValueError(f"{folder}: the {options.corpus} corpus lists no utterances")
+        for u in read:
+            if u.utterance_id in seen:
+                where = folder if seen[u.utterance_id] == folder else f"{seen[u.utterance_id]} and {folder}"
+                raise ValueError(f"{where}: utterance id {u.utterance_id!r} appears twice")
+            seen[u.utterance_id] = folder
+        utterances += read
     os.makedirs(out_dir, exist_ok=True)
     _check_options(out_dir, options)
     symbols_path = os.path.join(out_dir, "symbols.txt")
@@ -190,7 +200,7 @@ def preprocess(options: PreprocessOptions, out_dir: str, workers: Optional[int] 
 
     names = options.test_speaker_names
     if not names and options.test_speakers < 0 and options.corpus == "local":
-        names = corpus_heldout_speakers(options.corpus_dir)
+        names = tuple(sorted({n for folder in options.corpus_dirs() for n in corpus_heldout_speakers(folder)}))
     splits = assign_splits(utterances, options.test_speakers, options.validation_fraction, names)
     speaker_names = sorted({u.speaker for u in utterances})
     speaker_ids = {s: i for i, s in enumerate(speaker_names)}

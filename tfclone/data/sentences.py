@@ -2,7 +2,10 @@
 CC-BY-SA-3.0), sentences composed here from templates to cover numbers, money, times, questions and
 punctuation, and, for the "broad" pool, single sentences of everyday prose from Debian's fortune cookie files
 (fortunes / fortunes-min, BSD): ~5,500 sentences over ~8,000 words, where the prompts and templates have ~20
-sentence shapes over a few hundred words. Deterministic for a seed."""
+sentence shapes over a few hundred words. The "wordnet" pool holds only the usage examples of WordNet 3.0's
+glosses (Debian's wordnet-base, WordNet licence): ~23,000 short sentences over ~19,000 words, for extending a
+corpus with sentences its voices never spoke (tfclone-make-corpus --first_utterance into a new folder,
+preprocessed together with the first). Deterministic for a seed."""
 from __future__ import annotations
 
 import gzip
@@ -19,7 +22,10 @@ FORTUNES_DIR = "/usr/share/games/fortunes"
 FORTUNE_FILES = ("fortunes", "wisdom", "literature", "people", "humorists", "platitudes", "education", "food",
                  "kids", "love", "pets", "science", "sports", "work", "law", "medicine", "miscellaneous",
                  "cookie", "songs-poems", "magic", "paradoxum", "tao", "art", "news")
-POOLS = ("prompts", "broad")
+WORDNET_DIR = "/usr/share/wordnet"
+WORDNET_FILES = ("data.noun", "data.verb", "data.adj", "data.adv")
+POOLS = ("prompts", "broad", "wordnet")
+_PLAIN_SENTENCE = re.compile(r"[A-Z][A-Za-z',.?! -]*[.?!]")
 
 _NAMES = ["Alice", "Bob", "Carmen", "David", "Elena", "Frank", "Grace", "Hiro", "Ingrid", "James", "Kofi",
           "Laura", "Miguel", "Nina", "Oscar", "Priya", "Quentin", "Rosa", "Samuel", "Tara", "Victor", "Wendy"]
@@ -136,17 +142,53 @@ def fortune_sentences(folder: str = FORTUNES_DIR, files: Sequence[str] = FORTUNE
                 continue
             for sentence in split_sentences(re.sub(r"\s+", " ", body).strip()):
                 words = [w.strip(",.?!-'").lower() for w in sentence.split()]
-                if (min_words <= len(words) <= max_words and re.fullmatch(r"[A-Z][A-Za-z',.?! -]*[.?!]", sentence)
+                if (min_words <= len(words) <= max_words and _PLAIN_SENTENCE.fullmatch(sentence)
                         and all(w in lexicon for w in words if w)):
                     out.add(sentence)
     return sorted(out)
 
 
+def wordnet_sentences(folder: str = WORDNET_DIR, files: Sequence[str] = WORDNET_FILES, min_words: int = 5,
+                      max_words: int = 18, lexicon=None) -> List[str]:
+    """The usage examples quoted in WordNet's glosses ("the church was empty") as sentences: the first letter
+    capitalised and a full stop added where no . ? or ! ends it, then the fortune filter: min_words..max_words
+    words, only letters, apostrophes, single hyphens inside words and , . ? !, every word in CMUdict. Sorted,
+    distinct."""
+    from tfclone.text.g2p import _cmudict
+
+    lexicon = _cmudict() if lexicon is None else lexicon
+    missing = [f for f in files if not os.path.isfile(os.path.join(folder, f))]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no WordNet files {missing}; install Debian's wordnet-base")
+    out = set()
+    for name in files:
+        with open(os.path.join(folder, name), encoding="latin-1") as f:
+            for line in f:
+                # the licence header's lines start with two spaces; a synset's gloss follows its "| "
+                if line.startswith("  ") or "|" not in line:
+                    continue
+                for example in re.findall(r'"([^"]+)"', line.split("|", 1)[1]):
+                    sentence = re.sub(r"\s+", " ", example).strip()
+                    if not sentence or re.search(r"--| -|- ", sentence):
+                        continue
+                    sentence = sentence[0].upper() + sentence[1:]
+                    if sentence[-1] not in ".?!":
+                        sentence += "."
+                    words = [w.strip(",.?!-'").lower() for w in sentence.split()]
+                    if (min_words <= len(words) <= max_words and _PLAIN_SENTENCE.fullmatch(sentence)
+                            and all(w in lexicon for w in words if w)):
+                        out.add(sentence)
+    return sorted(out)
+
+
 def sentence_pool(seed: int = 0, composed: int = 600, min_words: int = 4, pool: str = "prompts") -> List[str]:
     """"prompts": Asterisk prompts of at least `min_words` words (when the package is installed) + composed
-    ones (the pool of every corpus before session 24). "broad": those + `fortune_sentences()`."""
+    ones (the pool of every corpus before session 24). "broad": those + `fortune_sentences()`. "wordnet":
+    `wordnet_sentences()` alone (no prompts: it extends a corpus drawn from another pool)."""
     if pool not in POOLS:
         raise ValueError(f"sentence pool {pool!r}: unknown (known: {', '.join(POOLS)})")
+    if pool == "wordnet":
+        return wordnet_sentences()
     try:
         prompts = sorted(set(t for t in asterisk_transcripts().values() if len(t.split()) >= min_words))
     except FileNotFoundError:
