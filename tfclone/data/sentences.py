@@ -140,12 +140,17 @@ def fortune_sentences(folder: str = FORTUNES_DIR, files: Sequence[str] = FORTUNE
             body = " ".join(line.strip() for line in entry.splitlines() if not re.match(r"\s*-{1,2}\s*\S", line))
             if re.search(r"[A-Z]{3,}|[:;()\[\]{}<>_=*/\\|@#&~^`\"\t]", body):
                 continue
-            for sentence in split_sentences(re.sub(r"\s+", " ", body).strip()):
-                words = [w.strip(",.?!-'").lower() for w in sentence.split()]
-                if (min_words <= len(words) <= max_words and _PLAIN_SENTENCE.fullmatch(sentence)
-                        and all(w in lexicon for w in words if w)):
-                    out.add(sentence)
+            out.update(s for s in split_sentences(re.sub(r"\s+", " ", body).strip())
+                       if _plain(s, lexicon, min_words, max_words))
     return sorted(out)
+
+
+def _plain(sentence: str, lexicon, min_words: int, max_words: int) -> bool:
+    """min_words..max_words words, a capital first, ending in . ? or !, only letters, apostrophes, hyphens and
+    , . ? !, and every word in `lexicon`."""
+    words = [w.strip(",.?!-'").lower() for w in sentence.split()]
+    return (min_words <= len(words) <= max_words and _PLAIN_SENTENCE.fullmatch(sentence) is not None
+            and all(w in lexicon for w in words if w))
 
 
 def wordnet_sentences(folder: str = WORDNET_DIR, files: Sequence[str] = WORDNET_FILES, min_words: int = 5,
@@ -174,9 +179,7 @@ def wordnet_sentences(folder: str = WORDNET_DIR, files: Sequence[str] = WORDNET_
                     sentence = sentence[0].upper() + sentence[1:]
                     if sentence[-1] not in ".?!":
                         sentence += "."
-                    words = [w.strip(",.?!-'").lower() for w in sentence.split()]
-                    if (min_words <= len(words) <= max_words and _PLAIN_SENTENCE.fullmatch(sentence)
-                            and all(w in lexicon for w in words if w)):
+                    if _plain(sentence, lexicon, min_words, max_words):
                         out.add(sentence)
     return sorted(out)
 
