@@ -45,9 +45,9 @@ def test_wordnet_sentences_are_many_plain_and_apart_from_the_judged_ones(repo_ro
     assert words <= set(_cmudict()) | {""}
     assert all(5 <= len(s.split()) <= 18 and s[0].isupper() and s[-1] in ".?!" for s in sentences)
     judged = (repo_root / "examples" / "sentences.txt").read_text().splitlines()
-    broad = set(sentence_pool(seed=0, pool="broad"))
-    assert not [s for s in judged if s in broad or s in set(sentences)]  # tfclone-score clone's sentences stay unseen
-    assert len(broad & set(sentences)) < 100  # an extension in the wordnet pool brings new sentences
+    broad, wordnet = set(sentence_pool(seed=0, pool="broad")), set(sentences)
+    assert not [s for s in judged if s in broad or s in wordnet]  # tfclone-score clone's sentences stay unseen
+    assert len(broad & wordnet) < 100  # an extension in the wordnet pool brings new sentences
 
 
 def test_wordnet_sentences_filter(tmp_path):

@@ -129,9 +129,7 @@ def fortune_sentences(folder: str = FORTUNES_DIR, files: Sequence[str] = FORTUNE
     from tfclone.text.split import split_sentences
 
     lexicon = _cmudict() if lexicon is None else lexicon
-    missing = [f for f in files if not os.path.isfile(os.path.join(folder, f))]
-    if missing:
-        raise FileNotFoundError(f"{folder}: no fortune files {missing}; install Debian's fortunes")
+    _require_files(folder, files, "fortune", "fortunes")
     out = set()
     for name in files:
         with open(os.path.join(folder, name), encoding="latin-1") as f:
@@ -143,6 +141,12 @@ def fortune_sentences(folder: str = FORTUNES_DIR, files: Sequence[str] = FORTUNE
             out.update(s for s in split_sentences(re.sub(r"\s+", " ", body).strip())
                        if _plain(s, lexicon, min_words, max_words))
     return sorted(out)
+
+
+def _require_files(folder: str, files: Sequence[str], what: str, package: str) -> None:
+    missing = [f for f in files if not os.path.isfile(os.path.join(folder, f))]
+    if missing:
+        raise FileNotFoundError(f"{folder}: no {what} files {missing}; install Debian's {package}")
 
 
 def _plain(sentence: str, lexicon, min_words: int, max_words: int) -> bool:
@@ -162,9 +166,7 @@ def wordnet_sentences(folder: str = WORDNET_DIR, files: Sequence[str] = WORDNET_
     from tfclone.text.g2p import _cmudict
 
     lexicon = _cmudict() if lexicon is None else lexicon
-    missing = [f for f in files if not os.path.isfile(os.path.join(folder, f))]
-    if missing:
-        raise FileNotFoundError(f"{folder}: no WordNet files {missing}; install Debian's wordnet-base")
+    _require_files(folder, files, "WordNet", "wordnet-base")
     out = set()
     for name in files:
         with open(os.path.join(folder, name), encoding="latin-1") as f:
